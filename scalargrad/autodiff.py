@@ -1,0 +1,111 @@
+"""The graph walk shared by scalargrad's `Value` and vecgrad's `Tensor`.
+
+Both node types follow one small protocol, so one backward pass serves both:
+
+    node.data      the number (or array) computed by the forward pass
+    node.grad      the adjoint ∂root/∂node accumulated by backward passes
+    node.parents   the operands, an ordered tuple (``a*a`` has two slots)
+    node.op        the op that made the node (None for an input)
+    node.name      a label for drawings and traces ("" for none)
+    node.requires_grad          False for constants: the walk does not enter them
+    node.accumulate_grad(g)     adds one backward pass's adjoint into ``node.grad``
+
+An op has ``backward(g)``: given the node's full adjoint ḡ it returns one partial
+adjoint per parent slot (None where that parent needs none).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Iterator, NamedTuple
+
+
+def topological_order(root: Any) -> list:
+    """Return every node reachable from ``root``, each after all of its parents.
+
+    Nodes come in the order the lecture notes number them: all inputs first, then
+    ops level by level (an op's level is one more than its deepest operand's), and
+    within a level in depth-first order of the operands. The result is deterministic.
+    The walk is an explicit stack, not recursion, so a chain of a million ops works.
+    """
+    postorder = []
+    visited = {id(root)}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent.parents)))
+                break
+        else:
+            stack.pop()
+            postorder.append(node)
+    # Post-order already lists parents before children; grouping it by level (stable,
+    # linear time) moves independent ops forward, to where the lecture lists them.
+    level = {}
+    by_level: list[list] = []
+    for node in postorder:
+        node_level = 1 + max((level[id(p)] for p in node.parents), default=-1)
+        level[id(node)] = node_level
+        if node_level == len(by_level):
+            by_level.append([])
+        by_level[node_level].append(node)
+    return [node for nodes in by_level for node in nodes]
+
+
+class PartialAdjoint(NamedTuple):
+    """One term of a node's adjoint: ``child``'s adjoint times ∂child/∂node at ``slot``."""
+
+    child: Any  # the node whose op sent this term (None for the seed of the root)
+    slot: int  # which operand slot of child.op the node sits in
+    value: Any  # the term's value
+
+
+class BackwardStep(NamedTuple):
+    """One step of reverse mode: a node's full adjoint as the sum of its partials."""
+
+    node: Any
+    adjoint: Any
+    partials: tuple  # of PartialAdjoint, in the order they arrived
+
+
+def backward_steps(
+    root: Any,
+    seed: Any = 1.0,
+    vjp: Callable[[Any, Any], tuple] | None = None,
+) -> Iterator[BackwardStep]:
+    """Yield one `BackwardStep` per node, in reverse topological order, as the pass runs.
+
+    This *is* the backward pass: each step adds the node's adjoint into ``node.grad``
+    and sends one partial adjoint to each parent (v̄_i = Σ_children v̄_child·∂v_child/∂v_i).
+    ``Value.backward()`` simply runs it to the end. ``vjp(node, adjoint)`` replaces
+    ``node.op.backward(adjoint)`` where a caller needs another rule (vecgrad's
+    ``create_graph``).
+    """
+    received = {id(root): [PartialAdjoint(None, 0, seed)]}
+    for node in reversed(topological_order(root)):
+        partials = received.pop(id(node), None)
+        if partials is None:  # reached only through constants: nothing flows here
+            continue
+        adjoint = partials[0].value
+        for extra in partials[1:]:
+            adjoint = adjoint + extra.value  # out of place: never alias a parent's array
+        node.accumulate_grad(adjoint)
+        yield BackwardStep(node, adjoint, tuple(partials))
+        if node.op is None:
+            continue
+        slot_partials = node.op.backward(adjoint) if vjp is None else vjp(node, adjoint)
+        for slot, (parent, partial) in enumerate(zip(node.parents, slot_partials)):
+            if partial is None or not parent.requires_grad:
+                continue
+            term = PartialAdjoint(node, slot, partial)
+            if id(parent) in received:
+                received[id(parent)].append(term)
+            else:
+                received[id(parent)] = [term]
+
+
+def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
+    """Run the whole backward pass from ``root`` (see `backward_steps`)."""
+    deque(backward_steps(root, seed, vjp), maxlen=0)  # consume at C speed, keep nothing

@@ -1,0 +1,57 @@
+"""The lecture's notation as functions: ``log(x1) + x1 * x2 - sin(x2)``.
+
+Each function calls the method of the same name on a node (`Value`, `Dual`, or
+vecgrad's `Tensor`), and on a plain number computes a plain float through the same op,
+with the same domain checks. So one expression runs on numbers, on Values and on duals.
+"""
+
+from __future__ import annotations
+
+from . import ops
+
+
+def _unary(method: str, op_class: type):
+    def apply(x):
+        if hasattr(x, method):
+            return getattr(x, method)()
+        return op_class().forward(_as_float(x, method))
+
+    apply.__name__ = method
+    apply.__doc__ = f"{method}(x): ``x.{method}()`` for a node, a float for a number.\n\n" + (
+        op_class.__doc__ or ""
+    )
+    return apply
+
+
+def _as_float(x, where: str) -> float:
+    from .value import _checked_float
+
+    return _checked_float(x, where)
+
+
+log = _unary("log", ops.Log)
+exp = _unary("exp", ops.Exp)
+sin = _unary("sin", ops.Sin)
+cos = _unary("cos", ops.Cos)
+tanh = _unary("tanh", ops.Tanh)
+sigmoid = _unary("sigmoid", ops.Sigmoid)
+relu = _unary("relu", ops.ReLU)
+ln = log
+
+
+def maximum(a, b):
+    """max(a, b) as a node when either is one (the "router" gate: a tie splits ḡ)."""
+    if hasattr(a, "max"):
+        return a.max(b)
+    if hasattr(b, "max"):  # max is symmetric: the node's method takes the number
+        return b.max(a)
+    return ops.Maximum().forward(_as_float(a, "max"), _as_float(b, "max"))
+
+
+def minimum(a, b):
+    """min(a, b) as a node when either is one (a tie splits ḡ)."""
+    if hasattr(a, "min"):
+        return a.min(b)
+    if hasattr(b, "min"):  # min is symmetric: the node's method takes the number
+        return b.min(a)
+    return ops.Minimum().forward(_as_float(a, "min"), _as_float(b, "min"))

@@ -1,0 +1,193 @@
+"""`Value`: one real number, the op that made it, and its gradient.
+
+Every arithmetic method names its op explicitly (``__mul__`` → ``Mul``), so
+``grep Mul`` finds everything. vecgrad/tensor.py is the same file over arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Union
+
+from . import ops
+from .autodiff import backward, backward_steps
+
+Number = Union[int, float]
+
+
+class Value:
+    """A node of the computational graph holding one real number.
+
+    ``data`` is the number, ``grad`` the adjoint ∂root/∂self (0.0 until a backward
+    pass), ``parents`` the operands in order, ``op`` the op that made it (None for an
+    input) and ``name`` its label in drawings ("" to number it automatically).
+    """
+
+    __slots__ = ("data", "grad", "parents", "op", "name")
+    requires_grad = True
+
+    def __init__(self, data: Number, name: str = ""):
+        self.data = _checked_float(data, "Value")
+        self.grad = 0.0
+        self.parents = ()
+        self.op = None
+        if not isinstance(name, str):
+            raise TypeError(f"Value: name must be a str, got {type(name).__name__}")
+        self.name = name
+
+    # ---- building the graph ------------------------------------------------
+    # Internal constructors skip the public checks: the op already made the float.
+
+    @staticmethod
+    def _from_op(op: ops.Op, data: float, parents: tuple) -> Value:
+        out = Value.__new__(Value)
+        out.data, out.grad, out.parents, out.op, out.name = data, 0.0, parents, op, ""
+        return out
+
+    def _unary(self, op: ops.Op) -> Value:
+        return Value._from_op(op, op.forward(self.data), (self,))
+
+    def _binary(self, op: ops.Op, other, other_first: bool = False) -> Value:
+        """Apply a two-operand op; ``other_first`` for the reflected dunders (2 - x)."""
+        other = other if isinstance(other, Value) else Constant(other, op)
+        x, y = (other, self) if other_first else (self, other)
+        return Value._from_op(op, op.forward(x.data, y.data), (x, y))
+
+    def __add__(self, other):
+        return self._binary(ops.Add(), other)
+
+    def __radd__(self, other):
+        return self._binary(ops.Add(), other, other_first=True)
+
+    def __sub__(self, other):
+        return self._binary(ops.Sub(), other)
+
+    def __rsub__(self, other):
+        return self._binary(ops.Sub(), other, other_first=True)
+
+    def __mul__(self, other):
+        return self._binary(ops.Mul(), other)
+
+    def __rmul__(self, other):
+        return self._binary(ops.Mul(), other, other_first=True)
+
+    def __truediv__(self, other):
+        return self._binary(ops.Div(), other)
+
+    def __rtruediv__(self, other):
+        return self._binary(ops.Div(), other, other_first=True)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Value):
+            return self._binary(ops.Power(), exponent)
+        return self._unary(ops.Pow(_checked_float(exponent, "pow")))
+
+    def __rpow__(self, base):
+        return self._binary(ops.Power(), base, other_first=True)
+
+    def __neg__(self):
+        return self._unary(ops.Neg())
+
+    def log(self) -> Value:
+        """ln(self); raises ValueError for a non-positive input."""
+        return self._unary(ops.Log())
+
+    def exp(self) -> Value:
+        return self._unary(ops.Exp())
+
+    def sin(self) -> Value:
+        return self._unary(ops.Sin())
+
+    def cos(self) -> Value:
+        return self._unary(ops.Cos())
+
+    def tanh(self) -> Value:
+        return self._unary(ops.Tanh())
+
+    def sigmoid(self) -> Value:
+        return self._unary(ops.Sigmoid())
+
+    def relu(self) -> Value:
+        return self._unary(ops.ReLU())
+
+    def abs(self) -> Value:
+        return self._unary(ops.Abs())
+
+    def max(self, other) -> Value:
+        """The larger of self and other; on a tie each gets half the gradient."""
+        return self._binary(ops.Maximum(), other)
+
+    def min(self, other) -> Value:
+        """The smaller of self and other; on a tie each gets half the gradient."""
+        return self._binary(ops.Minimum(), other)
+
+    __abs__ = abs
+
+    # ---- reverse mode ------------------------------------------------------
+
+    def backward(self) -> None:
+        """Add ∂self/∂node into ``node.grad`` for every node this one depends on.
+
+        Gradients accumulate across calls, as in PyTorch: calling ``backward`` twice
+        doubles them. Reset with ``zero_grad()`` on each node (or on a Module, or an
+        optimizer) before the next pass. Steps through the same code as
+        `scalargrad.backward_steps`.
+        """
+        backward(self, seed=1.0)
+
+    def backward_steps(self):
+        """Run the backward pass one node at a time (see `scalargrad.backward_steps`)."""
+        return backward_steps(self, seed=1.0)
+
+    def accumulate_grad(self, adjoint: float) -> None:
+        """Node protocol: add one backward pass's adjoint into ``grad``."""
+        self.grad += adjoint
+
+    def zero_grad(self) -> None:
+        """Reset this node's gradient to 0.0."""
+        self.grad = 0.0
+
+    def item(self) -> float:
+        """The number held, as a Python float (like ``Tensor.item()``)."""
+        return self.data
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
+
+
+class Constant(Value):
+    """A plain number mixed into an expression (the 3 of ``3 * x``).
+
+    It is a leaf that needs no gradient: the backward pass does not enter it, and
+    drawings label it by its value instead of numbering it.
+    """
+
+    __slots__ = ()
+    requires_grad = False
+
+    def __init__(self, data: Number, op: ops.Op | None = None):
+        where = type(op).__name__.lower() if op is not None else "Value"
+        self.data = _checked_float(data, where)
+        self.grad, self.parents, self.op = 0.0, (), None
+        self.name = ops._number(self.data)
+
+    def accumulate_grad(self, adjoint: float) -> None:  # pragma: no cover - never reached
+        pass
+
+
+def _checked_float(data, where: str) -> float:
+    """``data`` as a float, or a TypeError/ValueError that names ``where`` and the value."""
+    if isinstance(data, Value):
+        raise TypeError(f"{where}: got a Value where a plain number is needed: {data!r}")
+    if isinstance(data, numbers.Real) and not isinstance(data, bool):
+        value = float(data)
+        if math.isnan(value):
+            raise ValueError(f"{where}: got NaN, which has no derivative to follow")
+        return value
+    if isinstance(data, bool):
+        raise TypeError(f"{where}: expected a real number, got the bool {data!r}")
+    raise TypeError(
+        f"{where}: expected a real number (int or float), got {type(data).__name__} {data!r}"
+    )
