@@ -1,11 +1,11 @@
 """scalargrad: reverse-mode automatic differentiation, one scalar per node.
 
-    >>> from scalargrad import Value, log, sin
-    >>> x1, x2 = Value(2.0, name="x1"), Value(5.0, name="x2")
-    >>> y = log(x1) + x1 * x2 - sin(x2)
-    >>> y.backward()
-    >>> round(y.data, 3), x1.grad, round(x2.grad, 3)
-    (11.652, 5.5, 1.716)
+>>> from scalargrad import Value, log, sin
+>>> x1, x2 = Value(2.0, name="x1"), Value(5.0, name="x2")
+>>> y = log(x1) + x1 * x2 - sin(x2)
+>>> y.backward()
+>>> round(y.data, 3), x1.grad, round(x2.grad, 3)
+(11.652, 5.5, 1.716)
 """
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order

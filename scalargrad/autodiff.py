@@ -17,7 +17,8 @@ adjoint per parent slot (None where that parent needs none).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 
 def topological_order(root: Any) -> list:

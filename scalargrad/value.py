@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Union
 
 from . import ops
 from .autodiff import backward, backward_steps
 
-Number = Union[int, float]
+Number = int | float
 
 
 class Value:

@@ -1,0 +1,130 @@
+"""A small table that every trace renders through: plain text, Markdown, HTML, LaTeX.
+
+The forward (evaluation) trace, the backward steps and forward mode's tangent trace
+are all tables of formulas; they share this one renderer so they look alike.
+Cells hold Unicode math (``v̄2 = v̄5·cos(v2)``); `latex_math` translates it for slides.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+_LATEX_SYMBOLS = {
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "−": "-",
+    "σ": r"\sigma",
+    "∂": r"\partial ",
+    "≥": r"\geq ",
+    "≤": r"\leq ",
+    "²": "^{2}",
+    "³": "^{3}",
+    "ḡ": r"\bar{g}",
+    "Σ": r"\sum ",
+    "…": r"\ldots ",
+}
+_DECORATED = re.compile(r"([A-Za-z])([\u0304\u0307])")  # a letter + combining bar / dot
+_INDEXED = re.compile(r"(\\bar\{[A-Za-z]\}|\\dot\{[A-Za-z]\}|\b[A-Za-z])(\d+)")
+_WORDS = re.compile(r"\b(ln|exp|sin|cos|tanh|max|min|relu|sign|abs)\b")
+
+
+def latex_math(text: str) -> str:
+    """Unicode math as LaTeX, e.g. ``v̄2 = v̄5·cos(v2)`` → ``\\bar{v}_{2} = …``.
+
+    Combining bars and dots become ``\\bar``/``\\dot``; digits after a name, subscripts.
+    """
+    out = _DECORATED.sub(
+        lambda m: (r"\bar{" if m.group(2) == "\u0304" else r"\dot{") + m.group(1) + "}", text
+    )
+    out = _WORDS.sub(
+        lambda m: (
+            "\\" + m.group(1) + " "
+            if m.group(1) in ("ln", "exp", "sin", "cos", "tanh", "max", "min")
+            else r"\operatorname{" + m.group(1) + "}"
+        ),
+        out,
+    )
+    for symbol, latex in _LATEX_SYMBOLS.items():
+        out = out.replace(symbol, latex)
+    return _INDEXED.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", out)
+
+
+@dataclass
+class Table:
+    """Rows of cells under a header; ``math_columns`` are rendered as math in LaTeX."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    math_columns: tuple[int, ...] = ()
+
+    def to_text(self) -> str:
+        """Aligned plain text, one row a line."""
+        widths = [max(len(str(cell)) for cell in column) for column in zip(self.header, *self.rows)]
+        lines = [self.title] if self.title else []
+        for cells in [self.header, *self.rows]:
+            lines.append("  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip())
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """A Markdown table (pipes in cells escaped)."""
+
+        def line(cells):
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        lines = [f"**{self.title}**", ""] if self.title else []
+        lines += [line(self.header), line(["---"] * len(self.header))]
+        lines += [line(cells) for cells in self.rows]
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """An HTML table (escaped), as Jupyter shows it."""
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+            for cells in self.rows
+        )
+        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def to_latex(self) -> str:
+        """A LaTeX ``tabular`` for slides; math columns go between ``$…$``."""
+        columns = "l" * len(self.header)
+
+        def cell(i, c):
+            return f"${latex_math(str(c))}$" if i in self.math_columns else _latex_text(str(c))
+
+        lines = [rf"\begin{{tabular}}{{{columns}}}", r"\hline"]
+        lines.append(" & ".join(_latex_text(h) for h in self.header) + r" \\ \hline")
+        for cells in self.rows:
+            lines.append(" & ".join(cell(i, c) for i, c in enumerate(cells)) + r" \\")
+        lines += [r"\hline", r"\end{tabular}"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+
+def _latex_text(text: str) -> str:
+    """Plain text safe inside LaTeX (special characters escaped)."""
+    for char, escaped in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("$", r"\$"),
+    ):
+        text = text.replace(char, escaped)
+    return text
