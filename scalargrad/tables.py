@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 _LATEX_SYMBOLS = {
@@ -62,10 +63,11 @@ class Table:
 
     def to_text(self) -> str:
         """Aligned plain text, one row a line."""
-        widths = [max(len(str(cell)) for cell in column) for column in zip(self.header, *self.rows)]
+        widths = [max(_width(cell) for cell in column) for column in zip(self.header, *self.rows)]
         lines = [self.title] if self.title else []
         for cells in [self.header, *self.rows]:
-            lines.append("  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip())
+            line = "  ".join(str(c) + " " * (w - _width(c)) for c, w in zip(cells, widths))
+            lines.append(line.rstrip())
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -94,7 +96,9 @@ class Table:
         columns = "l" * len(self.header)
 
         def cell(i, c):
-            return f"${latex_math(str(c))}$" if i in self.math_columns else _latex_text(str(c))
+            if i in self.math_columns and str(c):  # an empty "$$" would open display math
+                return f"${latex_math(str(c))}$"
+            return _latex_text(str(c))
 
         lines = [rf"\begin{{tabular}}{{{columns}}}", r"\hline"]
         lines.append(" & ".join(_latex_text(h) for h in self.header) + r" \\ \hline")
@@ -114,6 +118,11 @@ class Table:
 
     def _repr_latex_(self) -> str:
         return self.to_latex()
+
+
+def _width(cell) -> int:
+    """Columns a cell takes on screen: a combining bar (the one of v̄2) takes none."""
+    return sum(not unicodedata.combining(char) for char in str(cell))
 
 
 def _latex_text(text: str) -> str:
