@@ -29,29 +29,26 @@ def topological_order(root: Any) -> list:
     within a level in depth-first order of the operands. The result is deterministic.
     The walk is an explicit stack, not recursion, so a chain of a million ops works.
     """
-    postorder = []
-    visited = {id(root)}
+    level = {id(root): -1}  # node id -> level; -1 while the node is still on the stack
+    by_level: list[list] = []  # grouping by level keeps post-order within a level
     stack = [(root, iter(root.parents))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in visited:
-                visited.add(id(parent))
+            if id(parent) not in level:
+                level[id(parent)] = -1
                 stack.append((parent, iter(parent.parents)))
                 break
-        else:
+        else:  # every parent is placed: place the node one level above the deepest
             stack.pop()
-            postorder.append(node)
-    # Post-order already lists parents before children; grouping it by level (stable,
-    # linear time) moves independent ops forward, to where the lecture lists them.
-    level = {}
-    by_level: list[list] = []
-    for node in postorder:
-        node_level = 1 + max((level[id(p)] for p in node.parents), default=-1)
-        level[id(node)] = node_level
-        if node_level == len(by_level):
-            by_level.append([])
-        by_level[node_level].append(node)
+            node_level = 0
+            for parent in node.parents:
+                if level[id(parent)] >= node_level:
+                    node_level = level[id(parent)] + 1
+            level[id(node)] = node_level
+            if node_level == len(by_level):
+                by_level.append([])
+            by_level[node_level].append(node)
     return [node for nodes in by_level for node in nodes]
 
 
@@ -80,33 +77,38 @@ def backward_steps(
 
     This *is* the backward pass: each step adds the node's adjoint into ``node.grad``
     and sends one partial adjoint to each parent (v̄_i = Σ_children v̄_child·∂v_child/∂v_i).
-    ``Value.backward()`` simply runs it to the end. ``vjp(node, adjoint)`` replaces
+    ``Value.backward()`` runs the same steps to the end. ``vjp(node, adjoint)`` replaces
     ``node.op.backward(adjoint)`` where a caller needs another rule (vecgrad's
     ``create_graph``).
     """
-    received = {id(root): [PartialAdjoint(None, 0, seed)]}
+    for node, adjoint, partials in _steps(root, seed, vjp):
+        yield BackwardStep(node, adjoint, tuple(PartialAdjoint(*p) for p in partials))
+
+
+def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
+    """Run the whole backward pass from ``root`` (the steps of `backward_steps`)."""
+    deque(_steps(root, seed, vjp), maxlen=0)  # consume at C speed, keep nothing
+
+
+def _steps(root, seed, vjp):
+    """The backward pass itself, as plain tuples (named by `backward_steps`)."""
+    received = {id(root): [(None, 0, seed)]}  # node id -> its partial adjoints so far
     for node in reversed(topological_order(root)):
         partials = received.pop(id(node), None)
         if partials is None:  # reached only through constants: nothing flows here
             continue
-        adjoint = partials[0].value
+        adjoint = partials[0][2]
         for extra in partials[1:]:
-            adjoint = adjoint + extra.value  # out of place: never alias a parent's array
+            adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
         node.accumulate_grad(adjoint)
-        yield BackwardStep(node, adjoint, tuple(partials))
+        yield node, adjoint, partials
         if node.op is None:
             continue
         slot_partials = node.op.backward(adjoint) if vjp is None else vjp(node, adjoint)
         for slot, (parent, partial) in enumerate(zip(node.parents, slot_partials)):
             if partial is None or not parent.requires_grad:
                 continue
-            term = PartialAdjoint(node, slot, partial)
             if id(parent) in received:
-                received[id(parent)].append(term)
+                received[id(parent)].append((node, slot, partial))
             else:
-                received[id(parent)] = [term]
-
-
-def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
-    """Run the whole backward pass from ``root`` (see `backward_steps`)."""
-    deque(backward_steps(root, seed, vjp), maxlen=0)  # consume at C speed, keep nothing
+                received[id(parent)] = [(node, slot, partial)]
