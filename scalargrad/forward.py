@@ -462,6 +462,8 @@ def derivatives(f: Callable, x: Any, order: int) -> list:
     f⁽ᵏ⁾(x) as the coefficient of any k of the ε's: k tangents in, then values.
     ``x`` may be a number or a `Value` (then each derivative is a Value: reverse over
     forward). The work grows as 2ⁿ: fine for the orders a lecture shows.
+    Duals carry no tag saying which ε they belong to, so f must not close over duals
+    made outside it (nesting ``derivative`` inside f risks "perturbation confusion").
     """
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
         raise ValueError(f"derivatives: order must be a non-negative integer, got {order!r}")
