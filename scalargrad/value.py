@@ -25,6 +25,7 @@ class Value:
 
     __slots__ = ("data", "grad", "parents", "op", "name")
     requires_grad = True
+    is_constant = False  # drawings and traces number every node that is not a constant
 
     def __init__(self, data: Number, name: str = ""):
         self.data = _checked_float(data, "Value")
@@ -151,6 +152,12 @@ class Value:
         """The number held, as a Python float (like ``Tensor.item()``)."""
         return self.data
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a Value as its graph; None (so the text repr) without ``dot``."""
+        from .draw import repr_svg
+
+        return repr_svg(self)
+
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
@@ -165,6 +172,7 @@ class Constant(Value):
 
     __slots__ = ()
     requires_grad = False
+    is_constant = True
 
     def __init__(self, data: Number, op: ops.Op | None = None):
         where = type(op).__name__.lower() if op is not None else "Value"
