@@ -1,0 +1,195 @@
+"""The HTML stepper: frames of the backward pass, a self-contained page, a real browser."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import tempfile
+
+import pytest
+
+from scalargrad import GraphvizNotFound, Stepper, Value, backward_steps, log, sin
+from scalargrad.stepper import MAX_FRAMES
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="Graphviz's `dot` is not installed (apt-get install graphviz); CI installs it",
+)
+
+
+def lecture_y():
+    x1, x2 = Value(2.0, name="x1"), Value(5.0, name="x2")
+    return log(x1) + x1 * x2 - sin(x2), x1, x2
+
+
+def grads_shown(dot: str) -> list[str]:
+    return re.findall(r"grad (.*?)</font>", dot)
+
+
+def highlighted_title(dot: str) -> str | None:
+    found = re.findall(r'border="3"[^>]*><tr><td><b>(.*?)</b>', dot)
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_frames_fill_in_the_adjoints_step_by_step():
+    y, x1, x2 = lecture_y()
+    stepper = Stepper(y)
+    assert len(stepper) == 8  # the forward frame and 7 backward steps
+    first = stepper[0]
+    assert first.equation == ""
+    assert grads_shown(first.drawing.source) == ["?"] * 7
+    assert highlighted_title(first.drawing.source) is None
+    expected_order = ["v7", "v6", "v5", "v4", "v3", "x2 = v2", "x1 = v1"]
+    for k in range(1, 8):
+        dot = stepper[k].drawing.source
+        assert highlighted_title(dot) == expected_order[k - 1]
+        assert grads_shown(dot).count("?") == 7 - k
+    assert stepper[6].equation == "v̄2 = v̄5·cos(v2) + v̄4·v1 = −0.284 + 2 = 1.716"
+    assert stepper[7].equation == "v̄1 = v̄4·v2 + v̄3/v1 = 5 + 0.5 = 5.5"
+    assert stepper[-1].title == "Step 7 of 7: v̄1"
+    # The last frame shows the lecture's gradients, in topological order v1..v7.
+    assert grads_shown(stepper[7].drawing.source) == ["5.5", "1.716", "1", "1", "−1", "1", "1"]
+    with pytest.raises(IndexError, match="frame 8 out of range 0..7"):
+        stepper[8]
+
+
+def test_stepper_runs_the_real_backward_pass_once():
+    y, x1, x2 = lecture_y()
+    Stepper(y)
+    assert x1.grad == 5.5 and x2.grad == pytest.approx(2 - math.cos(5.0))
+    y2, a, _ = lecture_y()
+    steps = list(backward_steps(y2))
+    stepper = Stepper(y2, steps=steps)
+    assert a.grad == 5.5  # given steps: no second pass
+    assert [str(r) for r in stepper.rows][-1] == "v̄1 = v̄4·v2 + v̄3/v1 = 5 + 0.5 = 5.5"
+
+
+def test_too_many_frames_is_refused_with_the_count():
+    node = Value(1.0)
+    for _ in range(MAX_FRAMES):
+        node = node + 1.0
+    with pytest.raises(
+        ValueError, match=r"the graph has 301 nodes to step through, more than max_frames=300"
+    ):
+        Stepper(node)
+
+
+def test_save_html_without_dot_writes_nothing(monkeypatch, tmp_path):
+    y, _, _ = lecture_y()
+    stepper = Stepper(y)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
+        stepper.save_html(tmp_path / "steps.html")
+    assert not (tmp_path / "steps.html").exists()
+    assert stepper._repr_html_() is None  # Jupyter falls back to the text repr
+    assert "v̄2 = v̄5·cos(v2) + v̄4·v1" in repr(stepper)
+
+
+@needs_dot
+def test_save_html_is_self_contained(tmp_path):
+    y, _, _ = lecture_y()
+    path = Stepper(y).save_html(tmp_path / "steps.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") == 8
+    assert page.count('class="sg-frame"') == 8
+    # No network: no URL at all, no external script, stylesheet, image or font.
+    assert "http" not in page and "www." not in page
+    assert not re.search(r"\b(src|href|action|data)\s*=|<link\b|<img\b|@import|url\(", page)
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page
+    assert "v̄2 = v̄5·cos(v2) + v̄4·v1 = −0.284 + 2 = 1.716" in page
+    assert len(re.findall(r"<script>", page)) == 1
+
+
+@needs_dot
+def test_notebook_fragment_is_the_same_widget():
+    y, _, _ = lecture_y()
+    fragment = Stepper(y)._repr_html_()
+    assert fragment is not None and "<html" not in fragment
+    assert fragment.count("<svg") == 8 and "<script>" in fragment
+
+
+# ---- a real browser ------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip(
+            "Chromium and chromedriver are not installed (apt-get install chromium "
+            "chromium-driver); CI installs them"
+        )
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.TemporaryDirectory()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile.name}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        profile.cleanup()
+
+
+@needs_dot
+def test_stepper_controls_move_through_the_frames_in_chromium(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    y, _, _ = lecture_y()
+    path = Stepper(y).save_html(tmp_path / "steps.html")
+    browser.get(path.resolve().as_uri())
+    root = browser.find_element(By.CSS_SELECTOR, ".sg-stepper")
+    frames = browser.find_elements(By.CSS_SELECTOR, ".sg-frame")
+    prev = browser.find_element(By.CSS_SELECTOR, ".sg-prev")
+    nxt = browser.find_element(By.CSS_SELECTOR, ".sg-next")
+    slider = browser.find_element(By.CSS_SELECTOR, ".sg-slider")
+    counter = browser.find_element(By.CSS_SELECTOR, ".sg-counter")
+
+    def state():
+        shown = [i for i, frame in enumerate(frames) if frame.is_displayed()]
+        assert len(shown) == 1, f"exactly one frame should show, got {shown}"
+        assert root.get_attribute("data-frame") == str(shown[0])
+        assert counter.text == f"{shown[0]} / 7"
+        assert slider.get_attribute("value") == str(shown[0])
+        return shown[0]
+
+    assert len(frames) == 8
+    assert state() == 0 and not prev.is_enabled()
+    nxt.click()
+    nxt.click()
+    assert state() == 2
+    current = browser.find_element(By.CSS_SELECTOR, ".sg-row.sg-current")
+    assert current.text == "v̄6 = v̄7 = 1"
+    prev.click()
+    assert state() == 1
+    browser.execute_script(
+        "arguments[0].value = 6; arguments[0].dispatchEvent(new Event('input'));", slider
+    )
+    assert state() == 6
+    assert "v̄2 = v̄5·cos(v2) + v̄4·v1 = −0.284 + 2 = 1.716" in frames[6].text
+    nxt.click()
+    assert state() == 7 and not nxt.is_enabled()
+    root.send_keys(Keys.ARROW_LEFT)
+    assert state() == 6
+    visible_rows = [r for r in browser.find_elements(By.CSS_SELECTOR, ".sg-row") if r.text]
+    assert len(visible_rows) == 6  # backward rows appear as the steps reach them
