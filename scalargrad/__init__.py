@@ -9,7 +9,10 @@
 """
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
+from .draw import GraphvizNotFound, draw_graph, to_dot, to_svg
 from .functions import cos, exp, ln, log, maximum, minimum, relu, sigmoid, sin, tanh
+from .stepper import Stepper
+from .trace import backward_trace, forward_trace
 from .value import Constant, Value
 
 __all__ = [
@@ -29,4 +32,11 @@ __all__ = [
     "backward_steps",
     "BackwardStep",
     "PartialAdjoint",
+    "draw_graph",
+    "to_dot",
+    "to_svg",
+    "GraphvizNotFound",
+    "forward_trace",
+    "backward_trace",
+    "Stepper",
 ]
