@@ -10,7 +10,20 @@
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
 from .draw import GraphvizNotFound, draw_graph, to_dot, to_svg
-from .functions import cos, exp, ln, log, maximum, minimum, relu, sigmoid, sin, tanh
+from .functions import (
+    cos,
+    dot,
+    exp,
+    ln,
+    log,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    sin,
+    summation,
+    tanh,
+)
 from .stepper import Stepper
 from .trace import backward_trace, forward_trace
 from .value import Constant, Value
@@ -28,6 +41,8 @@ __all__ = [
     "relu",
     "maximum",
     "minimum",
+    "summation",
+    "dot",
     "topological_order",
     "backward_steps",
     "BackwardStep",

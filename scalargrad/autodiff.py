@@ -12,6 +12,9 @@ Both node types follow one small protocol, so one backward pass serves both:
 
 An op has ``backward(g)``: given the node's full adjoint ḡ it returns one partial
 adjoint per parent slot (None where that parent needs none).
+
+Nodes are dict keys by identity: a node type that overrides ``__eq__`` (elementwise, like
+a tensor's) keeps ``__hash__ = object.__hash__``, as PyTorch's Tensor does.
 """
 
 from __future__ import annotations
@@ -29,23 +32,23 @@ def topological_order(root: Any) -> list:
     within a level in depth-first order of the operands. The result is deterministic.
     The walk is an explicit stack, not recursion, so a chain of a million ops works.
     """
-    level = {id(root): -1}  # node id -> level; -1 while the node is still on the stack
+    level = {root: -1}  # node -> its level; -1 while the node is still on the stack
     by_level: list[list] = []  # grouping by level keeps post-order within a level
     stack = [(root, iter(root.parents))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in level:
-                level[id(parent)] = -1
+            if parent not in level:
+                level[parent] = -1
                 stack.append((parent, iter(parent.parents)))
                 break
         else:  # every parent is placed: place the node one level above the deepest
             stack.pop()
             node_level = 0
             for parent in node.parents:
-                if level[id(parent)] >= node_level:
-                    node_level = level[id(parent)] + 1
-            level[id(node)] = node_level
+                if level[parent] >= node_level:
+                    node_level = level[parent] + 1
+            level[node] = node_level
             if node_level == len(by_level):
                 by_level.append([])
             by_level[node_level].append(node)
@@ -92,23 +95,27 @@ def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
 
 def _steps(root, seed, vjp):
     """The backward pass itself, as plain tuples (named by `backward_steps`)."""
-    received = {id(root): [(None, 0, seed)]}  # node id -> its partial adjoints so far
+    received = {root: [(None, 0, seed)]}  # node -> its partial adjoints so far
     for node in reversed(topological_order(root)):
-        partials = received.pop(id(node), None)
+        partials = received.pop(node, None)
         if partials is None:  # reached only through constants: nothing flows here
             continue
         adjoint = partials[0][2]
-        for extra in partials[1:]:
-            adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
+        if len(partials) > 1:
+            for extra in partials[1:]:
+                adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
         node.accumulate_grad(adjoint)
         yield node, adjoint, partials
-        if node.op is None:
+        op = node.op
+        if op is None:
             continue
-        slot_partials = node.op.backward(adjoint) if vjp is None else vjp(node, adjoint)
-        for slot, (parent, partial) in enumerate(zip(node.parents, slot_partials)):
-            if partial is None or not parent.requires_grad:
-                continue
-            if id(parent) in received:
-                received[id(parent)].append((node, slot, partial))
-            else:
-                received[id(parent)] = [(node, slot, partial)]
+        slot = 0
+        for parent, partial in zip(
+            node.parents, op.backward(adjoint) if vjp is None else vjp(node, adjoint)
+        ):
+            if partial is not None and parent.requires_grad:
+                if parent in received:
+                    received[parent].append((node, slot, partial))
+                else:
+                    received[parent] = [(node, slot, partial)]
+            slot += 1

@@ -55,3 +55,34 @@ def minimum(a, b):
     if hasattr(b, "min"):  # min is symmetric: the node's method takes the number
         return b.min(a)
     return ops.Minimum().forward(_as_float(a, "min"), _as_float(b, "min"))
+
+
+def summation(values) -> object:
+    """Σ values as ONE node (the `Sum` op) rather than a chain of n − 1 additions.
+
+    Plain numbers among the values become constants; a list of plain numbers gives a float.
+    """
+    from .value import Constant, Value
+
+    values = list(values)
+    if not values:
+        raise ValueError("summation: got no values to add")
+    if not any(isinstance(v, Value) for v in values):
+        return ops.Sum().forward(*(_as_float(v, "summation") for v in values))
+    op = ops.Sum()
+    nodes = tuple(v if isinstance(v, Value) else Constant(v, op) for v in values)
+    return Value._from_op(op, op.forward(*(n.data for n in nodes)), nodes)
+
+
+def dot(ws, xs) -> object:
+    """Σᵢ wᵢ·xᵢ as ONE node (the `Dot` op): a neuron's weighted sum."""
+    from .value import Constant, Value
+
+    ws, xs = list(ws), list(xs)
+    if len(ws) != len(xs) or not ws:
+        raise ValueError(
+            f"dot: needs two equally long, non-empty lists, got {len(ws)} and {len(xs)}"
+        )
+    op = ops.Dot()
+    nodes = tuple(v if isinstance(v, Value) else Constant(v, op) for v in ws + xs)
+    return Value._from_op(op, op.forward(*[n.data for n in nodes]), nodes)

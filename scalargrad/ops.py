@@ -144,6 +144,70 @@ class Minimum(Op):
         return (g, 0.0) if self.x < self.y else (0.0, g)
 
 
+# ---- n-ary -----------------------------------------------------------------
+
+
+class Sum(Op):
+    """out = x₁ + x₂ + … + xₙ;  x̄ᵢ = ḡ for every i
+
+    One node where a chain of + would make n − 1 (a neuron's Σ wᵢxᵢ + b). It adds left to
+    right, so it rounds exactly like the chain it replaces.
+    """
+
+    __slots__ = ("n",)
+    symbol = "Σ"
+
+    def forward(self, *xs):
+        self.n = len(xs)
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total
+
+    def backward(self, g):
+        return (g,) * self.n
+
+    @property
+    def formula(self) -> str:
+        return " + ".join(f"{{{i}}}" for i in range(self.n))
+
+    @property
+    def local(self) -> tuple:
+        return ("1",) * self.n
+
+
+class Dot(Op):
+    """out = w₁·x₁ + … + wₙ·xₙ (operands w₁…wₙ, x₁…xₙ);  w̄ᵢ = ḡ·xᵢ,  x̄ᵢ = ḡ·wᵢ
+
+    A neuron's weighted sum as one node instead of n products and n − 1 sums: the same
+    chain rule, a quarter of the nodes (nn.Neuron uses it).
+    """
+
+    __slots__ = ("ws", "xs")
+    symbol = "·"
+
+    def forward(self, *operands):
+        n = len(operands) // 2
+        self.ws, self.xs = operands[:n], operands[n:]
+        total = 0.0
+        for w, x in zip(self.ws, self.xs):
+            total = total + w * x
+        return total
+
+    def backward(self, g):
+        return tuple(g * x for x in self.xs) + tuple(g * w for w in self.ws)
+
+    @property
+    def formula(self) -> str:
+        n = len(self.ws)
+        return " + ".join(f"{{{i}}}·{{{n + i}}}" for i in range(n))
+
+    @property
+    def local(self) -> tuple:
+        n = len(self.ws)
+        return tuple(f"{{{n + i}}}" for i in range(n)) + tuple(f"{{{i}}}" for i in range(n))
+
+
 # ---- unary -----------------------------------------------------------------
 
 

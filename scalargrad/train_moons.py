@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import make_moons
+from .functions import summation
 from .nn import MLP
 from .optim import SGD
 from .value import Value
@@ -39,8 +40,8 @@ def max_margin_loss(model: MLP, X: np.ndarray, y_sign: np.ndarray, l2: float):
     inputs = [[Value(float(a)), Value(float(b))] for a, b in X]
     scores = [model(x) for x in inputs]
     hinge = [(1 - float(yi) * score).relu() for yi, score in zip(y_sign, scores)]
-    data_loss = sum(hinge, Value(0.0)) * (1.0 / len(hinge))
-    reg_loss = l2 * sum((p * p for p in model.parameters()), Value(0.0))
+    data_loss = summation(hinge) * (1.0 / len(hinge))
+    reg_loss = l2 * summation([p * p for p in model.parameters()])
     correct = sum((yi > 0) == (score.data > 0) for yi, score in zip(y_sign, scores))
     return data_loss + reg_loss, correct / len(y_sign)
 

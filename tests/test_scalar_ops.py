@@ -117,3 +117,32 @@ def test_sigmoid_is_stable_far_from_zero():
         s = v.sigmoid()
         s.backward()
         assert math.isfinite(s.data) and math.isfinite(v.grad)
+
+
+@given(st.lists(st.floats(-3, 3), min_size=2, max_size=8))
+def test_nary_sum_and_dot_against_pytorch(numbers):
+    torch = pytest.importorskip("torch")
+    n = len(numbers) // 2
+    ws, xs = [Value(v) for v in numbers[:n]], [Value(v) for v in numbers[n : 2 * n]]
+    total = scalargrad.summation(ws + [1.5]) + scalargrad.dot(ws, xs)
+    total.backward()
+    tw = torch.tensor(numbers[:n], dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor(numbers[n : 2 * n], dtype=torch.float64, requires_grad=True)
+    expected = tw.sum() + 1.5 + (tw * tx).sum()
+    expected.backward()
+    assert total.data == pytest.approx(expected.item(), abs=1e-12)
+    assert [w.grad for w in ws] == pytest.approx(tw.grad.tolist())
+    assert [x.grad for x in xs] == pytest.approx(tx.grad.tolist())
+
+
+def test_dot_and_summation_round_like_the_chains_they_replace():
+    ws, xs = [0.1, 0.2, 0.3], [0.7, 0.11, 0.13]
+    chain = 0.0
+    for w, x in zip(ws, xs):
+        chain = chain + w * x
+    assert scalargrad.dot([Value(w) for w in ws], xs).data == chain
+    assert scalargrad.summation([Value(w) for w in ws]).data == (0.1 + 0.2) + 0.3
+    with pytest.raises(ValueError, match="dot: needs two equally long"):
+        scalargrad.dot([Value(1.0)], [])
+    with pytest.raises(ValueError, match="summation: got no values"):
+        scalargrad.summation([])
