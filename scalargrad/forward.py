@@ -45,6 +45,8 @@ class Dual:
     their tangent is 0.
     """
 
+    lifts_values = True  # Value's operators defer to Dual, so Value(2) * Dual(…) works
+
     __slots__ = ("value", "tangent", "_trace")
 
     def __init__(self, value: Any, tangent: Any = 0.0):

@@ -50,7 +50,10 @@ class Value:
 
     def _binary(self, op: ops.Op, other, other_first: bool = False) -> Value:
         """Apply a two-operand op; ``other_first`` for the reflected dunders (2 - x)."""
-        other = other if isinstance(other, Value) else Constant(other, op)
+        if not isinstance(other, Value):
+            if getattr(other, "lifts_values", False):  # a Dual over Values: let it combine
+                return NotImplemented
+            other = Constant(other, op)
         x, y = (other, self) if other_first else (self, other)
         return Value._from_op(op, op.forward(x.data, y.data), (x, y))
 

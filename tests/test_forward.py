@@ -345,3 +345,14 @@ def test_tangent_trace_by_hand_with_several_outputs_and_unused_ops():
     assert ["v3 = v1 × v2 = 2", "v̇3 = v̇1·v2 + v1·v̇2 = 2"] in rows
     assert ["p = v3 = 2", "ṗ = v̇3 = 2"] in rows and ["q = v4 = 1", "q̇ = v̇4 = −1"] in rows
     assert not any("100" in cell for row in rows for cell in row)
+
+
+def test_a_value_on_the_left_of_a_dual_defers_to_the_dual():
+    from scalargrad import Value
+
+    w = Value(3.0)
+    out = w * Dual(2.0, 1.0) + Value(1.0)
+    assert isinstance(out, Dual)
+    assert (out.value.data, out.tangent.data) == (7.0, 3.0)
+    with pytest.raises(TypeError, match="mul: expected a real number"):
+        w * "2"
