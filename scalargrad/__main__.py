@@ -1,0 +1,7 @@
+"""``python -m scalargrad``: the same as the ``scalargrad`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
