@@ -93,10 +93,13 @@ class Labels:
         """Return one partial adjoint as the lecture writes it: ``v̄5·cos(v2)``.
 
         A local derivative of 1 shows just the adjoint (``v̄7``), of −1 a minus
-        (``−v̄7``), of ``1/x`` a division (``v̄3/v1``).
+        (``−v̄7``), of ``1/x`` a division (``v̄3/v1``). A template that writes ``ḡ``
+        places the adjoint itself, where order matters (``{0}ᵀ·ḡ`` → ``v1ᵀ·v̄3``).
         """
         adjoint = self.adjoint(child)
         local = self.local(child, slot)
+        if "ḡ" in local:  # the template places the adjoint itself: xᵀ·ḡ for a matrix product
+            return local.replace("ḡ", adjoint)
         if local == "1":
             return adjoint
         if local == MINUS + "1":

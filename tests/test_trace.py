@@ -208,3 +208,25 @@ def test_every_adjoint_is_the_sum_of_its_partials(inputs, program):
         assert step.adjoint == pytest.approx(sum(p.value for p in step.partials))
         # the row's symbolic sum has one term per partial adjoint
         assert row.formula.count("̄") == sum(p.child is not None for p in step.partials)
+
+
+class _Node:
+    """A protocol-only node (no Value): what vecgrad's Tensor looks like to the traces."""
+
+    is_constant, requires_grad = False, True
+
+    def __init__(self, data, parents=(), op=None, name=""):
+        self.data, self.grad, self.parents, self.op, self.name = data, None, parents, op, name
+
+
+class _MatMul:
+    symbol, formula, local = "@", "{0} @ {1}", ("ḡ·{1}ᵀ", "{0}ᵀ·ḡ")
+
+
+def test_a_template_with_g_bar_places_the_adjoint_where_order_matters():
+    x, w = _Node(np.ones((1, 2)), name="x"), _Node(np.ones((2, 3)), name="W")
+    y = _Node(np.ones((1, 3)), (x, w), _MatMul())
+    labels = Labels(y)
+    assert labels.partial(y, 0) == "v̄3·v2ᵀ"
+    assert labels.partial(y, 1) == "v1ᵀ·v̄3"
+    assert str(forward_rows(y)[2]) == "v3 = v1 @ v2 = (1, 3) float64 [[1, 1, 1]]"
