@@ -1,0 +1,73 @@
+"""vecgrad: scalargrad's op API over numpy arrays.
+
+>>> import numpy as np, vecgrad
+>>> from vecgrad import Tensor
+>>> W = Tensor([[1.0, 2.0], [3.0, -4.0]], requires_grad=True, name="W")
+>>> x = Tensor([1.0, -1.0], name="x")
+>>> loss = (W @ x).relu().sum()     # W @ x = [−1, 7]: relu lets only the second through
+>>> loss.backward()
+>>> loss.item(), W.grad.tolist()
+(7.0, [[0.0, 0.0], [1.0, -1.0]])
+
+The graph walk, drawing and step-through are scalargrad's (``scalargrad.draw_graph(loss)``,
+``loss.backward_steps()``). ``vecgrad.nn``, ``vecgrad.optim`` and ``vecgrad.data`` are
+imported when first used, so ``import vecgrad`` stays fast.
+"""
+
+from importlib import import_module
+
+from . import functional
+from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .tensor import (
+    Constant,
+    Tensor,
+    arange,
+    concatenate,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    randn,
+    stack,
+    tensor,
+    zeros,
+)
+
+__all__ = [
+    "Tensor",
+    "Constant",
+    "tensor",
+    "zeros",
+    "ones",
+    "randn",
+    "arange",
+    "log",
+    "ln",
+    "exp",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "maximum",
+    "minimum",
+    "matmul",
+    "sum",
+    "mean",
+    "concatenate",
+    "stack",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "functional",
+]
+
+_LAZY_SUBMODULES = {"nn", "optim", "data", "datasets", "download", "idx"}
+
+
+def __getattr__(name: str):
+    """Import the heavier submodules (``vecgrad.nn`` …) on first use."""
+    if name in _LAZY_SUBMODULES:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'vecgrad' has no attribute {name!r}")

@@ -1,0 +1,130 @@
+"""Softmax and the losses built on it: ``softmax``, ``log_softmax``, ``nll_loss``,
+``cross_entropy`` (as in ``torch.nn.functional``).
+
+All of them shift the logits by their maximum before exponentiating, so logits of ±1e4
+give finite results. ``cross_entropy`` is one fused op whose backward is softmax − p.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, apply_op, as_array
+
+_REDUCTIONS = ("mean", "sum")
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """Return eˣ / Σ eˣ along ``axis``: rows of probabilities.
+
+    softmax(x)ᵢ = e^(xᵢ−m) / Σⱼ e^(xⱼ−m) with m = max x (the shift cancels; nothing overflows).
+    """
+    return apply_op(ops.Softmax(_axis("softmax", axis)), _tensor(x, "softmax"))
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """Return log softmax(x) along ``axis``, by log-sum-exp: (x − m) − log Σ e^(x − m)."""
+    return apply_op(ops.LogSoftmax(_axis("log_softmax", axis)), _tensor(x, "log_softmax"))
+
+
+def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
+    """Return the negative log-likelihood −log_probs[i, target_i], averaged (or summed).
+
+    ``log_probs``: (n, k) log-probabilities (from `log_softmax`), classes on the last axis;
+    ``target``: n integer labels in 0…k−1.
+    """
+    log_probs = _tensor(log_probs, "nll_loss")
+    _check_reduction("nll_loss", reduction)
+    labels = _labels("nll_loss", target, log_probs.shape)
+    rows = np.indices(labels.shape, sparse=True)
+    picked = log_probs[tuple(rows) + (labels,)]
+    return -(picked.mean() if reduction == "mean" else picked.sum())
+
+
+def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+    """Return the cross-entropy of softmax(logits) against ``target``, averaged over rows.
+
+    loss = −(1/n)·Σᵢ Σⱼ pᵢⱼ·log softmax(zᵢ)ⱼ with z = logits (n, k); ``target`` is either n
+    integer labels (p one-hot) or (n, k) probability rows. One fused op: z̄ = ḡ·(softmax(z) − p)/n.
+    ``reduction="sum"`` drops the 1/n.
+    """
+    logits = _tensor(logits, "cross_entropy")
+    _check_reduction("cross_entropy", reduction)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits need a class axis (shape (n, k)), got shape ()")
+    if math.prod(logits.shape[:-1]) == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"cross_entropy: no rows or no classes in logits of shape {logits.shape}")
+    target = _target_array("cross_entropy", target)
+    if target.dtype.kind in "iu":
+        labels = _labels("cross_entropy", target, logits.shape)
+        rows = np.zeros(logits.shape, dtype=logits.dtype)
+        rows[tuple(np.indices(labels.shape, sparse=True)) + (labels,)] = 1  # one-hot p
+    elif target.dtype.kind == "f":
+        labels = None
+        if target.shape != logits.shape:
+            raise ValueError(
+                f"cross_entropy: probability targets must have the logits' shape "
+                f"{logits.shape}, got {target.shape}"
+            )
+        rows = target.astype(logits.dtype, copy=False)
+    else:
+        raise TypeError(
+            f"cross_entropy: target must be integer labels or float probability rows, "
+            f"got dtype {target.dtype}"
+        )
+    return apply_op(ops.CrossEntropy(rows, labels, reduction), logits)
+
+
+# ---- checking input --------------------------------------------------------------
+
+
+def _tensor(x, where: str) -> Tensor:
+    """``x`` itself if a Tensor, else its numbers as a Tensor that needs no gradient."""
+    return x if isinstance(x, Tensor) else Tensor._node(as_array(x, None, where), None, (), False)
+
+
+def _axis(where: str, axis) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{where}: axis must be one int, got {axis!r}")
+    return int(axis)
+
+
+def _check_reduction(where: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def _target_array(where: str, target) -> np.ndarray:
+    """The target's numbers; a target that requires grad is refused (it is a constant here)."""
+    if isinstance(target, Tensor):
+        if target.requires_grad:
+            raise ValueError(
+                f"{where}: the target is treated as a constant, but it requires grad; "
+                "pass target.detach()"
+            )
+        return target.data
+    array = np.asarray(target)
+    return array if array.dtype.kind in "iu" else as_array(target, None, where)
+
+
+def _labels(where: str, target, shape: tuple) -> np.ndarray:
+    """Integer class labels for scores of ``shape`` (classes last), checked in range."""
+    labels = _target_array(where, target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{where}: labels must be integers, got dtype {labels.dtype}")
+    if labels.shape != shape[:-1]:
+        raise ValueError(
+            f"{where}: {labels.shape} labels do not match scores of shape {shape} "
+            f"(expected labels of shape {shape[:-1]})"
+        )
+    classes = shape[-1]
+    bad = (labels < 0) | (labels >= classes)
+    if bad.any():
+        raise ValueError(
+            f"{where}: label {ops._first(labels, bad)}{ops._at(bad)} is out of range for "
+            f"{classes} classes (0…{classes - 1})"
+        )
+    return labels
