@@ -272,7 +272,8 @@ class Tensor:
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Axes ``axis1`` and ``axis2`` exchanged (a Transpose node)."""
         axes = list(range(self.ndim))
-        axis1, axis2 = ops.normalize_axes("swapaxes", (axis1, axis2), self.shape)
+        (axis1,) = ops.normalize_axes("swapaxes", axis1, self.shape)
+        (axis2,) = ops.normalize_axes("swapaxes", axis2, self.shape)
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return apply_op(ops.Transpose(tuple(axes)), self)
 
