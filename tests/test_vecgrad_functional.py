@@ -1,0 +1,183 @@
+"""softmax, log_softmax, nll_loss and the fused cross_entropy: against PyTorch, their
+closed forms (softmax's Jacobian, z̄ = (softmax − p)/n) and on logits of ±1e4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import vecgrad
+from vecgrad import Tensor
+from vecgrad import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _random(shape, seed, scale=3.0):
+    return scale * np.random.default_rng(seed).standard_normal(shape)
+
+
+def _softmax(z, axis=-1):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), st.integers(0, 2**32 - 1))
+def test_softmax_and_log_softmax_against_pytorch(shape, seed):
+    x = _random(shape, seed)
+    axis = int(np.random.default_rng(seed).integers(-len(shape), len(shape)))
+    cotangent = _random(shape, seed + 1)
+    for ours, theirs in ((F.softmax, TF.softmax), (F.log_softmax, TF.log_softmax)):
+        leaf = Tensor(x, requires_grad=True)
+        out = ours(leaf, axis=axis)
+        out.backward(cotangent)
+        torch_leaf = torch.tensor(x, requires_grad=True)
+        expected = theirs(torch_leaf, dim=axis)
+        expected.backward(torch.tensor(cotangent))
+        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_softmax_jacobian_is_diag_s_minus_s_s_transposed():
+    z = _random((5,), 0)
+    s = _softmax(z)
+    jacobian = np.empty((5, 5))
+    for i in range(5):  # row i of the Jacobian: the gradient of sᵢ
+        leaf = Tensor(z, requires_grad=True)
+        F.softmax(leaf)[i].backward()
+        jacobian[i] = leaf.grad
+    np.testing.assert_allclose(jacobian, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-15)
+
+
+@st.composite
+def logits_and_labels(draw):
+    n, k = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return _random((n, k), seed), rng.integers(0, k, size=n), seed
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(case=logits_and_labels())
+def test_cross_entropy_with_labels_against_pytorch(reduction, case):
+    logits, labels, seed = case
+    leaf = Tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(leaf, labels, reduction=reduction)
+    loss.backward()
+    torch_leaf = torch.tensor(logits, requires_grad=True)
+    expected = TF.cross_entropy(torch_leaf, torch.as_tensor(labels), reduction=reduction)
+    expected.backward()
+    assert loss.shape == ()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(case=logits_and_labels())
+def test_cross_entropy_with_probability_rows_against_pytorch(reduction, case):
+    logits, _, seed = case
+    target = _softmax(_random(logits.shape, seed + 1))
+    leaf = Tensor(logits, requires_grad=True)
+    F.cross_entropy(leaf, target, reduction=reduction).backward()
+    torch_leaf = torch.tensor(logits, requires_grad=True)
+    expected = TF.cross_entropy(torch_leaf, torch.tensor(target), reduction=reduction)
+    expected.backward()
+    np.testing.assert_allclose(
+        F.cross_entropy(logits, target, reduction=reduction).item(), expected.item(), rtol=1e-12
+    )
+    np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(case=logits_and_labels())
+def test_nll_loss_of_log_softmax_against_pytorch(reduction, case):
+    logits, labels, _ = case
+    leaf = Tensor(logits, requires_grad=True)
+    loss = F.nll_loss(F.log_softmax(leaf), labels, reduction=reduction)
+    loss.backward()
+    torch_leaf = torch.tensor(logits, requires_grad=True)
+    expected = TF.nll_loss(
+        TF.log_softmax(torch_leaf, dim=-1), torch.as_tensor(labels), reduction=reduction
+    )
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_cross_entropy_backward_is_softmax_minus_p_over_n():
+    logits, labels = _random((4, 3), 1), np.array([2, 0, 1, 1])
+    leaf = Tensor(logits, requires_grad=True)
+    F.cross_entropy(leaf, labels).backward()
+    one_hot = np.eye(3)[labels]
+    np.testing.assert_allclose(leaf.grad, (_softmax(logits) - one_hot) / 4, rtol=1e-12)
+    assert type(F.cross_entropy(leaf, labels).op).__name__ == "CrossEntropy"  # one fused node
+
+
+def test_cross_entropy_over_extra_leading_axes_is_the_flattened_loss():
+    logits, labels = _random((2, 3, 4), 2), np.random.default_rng(3).integers(0, 4, (2, 3))
+    leaf = Tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(leaf, labels)
+    loss.backward()
+    flat = Tensor(logits.reshape(6, 4), requires_grad=True)
+    flat_loss = F.cross_entropy(flat, labels.reshape(6))
+    flat_loss.backward()
+    np.testing.assert_allclose(loss.item(), flat_loss.item(), rtol=1e-12)
+    np.testing.assert_allclose(leaf.grad.reshape(6, 4), flat.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_logits_stay_finite_and_match_pytorch(dtype):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
+    labels = np.array([1, 2, 0])
+    torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
+    for name in ("softmax", "log_softmax", "cross_entropy"):
+        leaf = Tensor(logits, requires_grad=True)
+        torch_leaf = torch.tensor(logits, dtype=torch_dtype, requires_grad=True)
+        if name == "cross_entropy":
+            out = F.cross_entropy(leaf, labels)
+            expected = TF.cross_entropy(torch_leaf, torch.as_tensor(labels))
+        else:
+            out = getattr(F, name)(leaf, axis=-1)
+            expected = getattr(TF, name)(torch_leaf, dim=-1)
+        out.sum().backward()
+        expected.sum().backward()
+        assert out.dtype == dtype and leaf.grad.dtype == dtype
+        assert np.isfinite(out.data).all() and np.isfinite(leaf.grad).all()
+        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_cross_entropy_accepts_label_tensors_and_lists():
+    logits = _random((3, 4), 4)
+    expected = F.cross_entropy(logits, np.array([0, 3, 1])).item()
+    assert F.cross_entropy(logits, [0, 3, 1]).item() == expected
+    assert F.cross_entropy(logits, vecgrad.tensor([0, 3, 1])).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda z: F.cross_entropy(z, [0, 1, 12]), ValueError, "label 12 at index (2,)"),
+        (lambda z: F.cross_entropy(z, [0, -1, 2]), ValueError, "out of range for 10 classes"),
+        (lambda z: F.cross_entropy(z, [0, 1]), ValueError, "(2,) labels do not match"),
+        (lambda z: F.cross_entropy(z, np.ones((3, 9))), ValueError, "logits' shape (3, 10)"),
+        (lambda z: F.cross_entropy(z, [0, 1, 2], reduction="avg"), ValueError, "'avg'"),
+        (lambda z: F.cross_entropy(z, ["a", "b", "c"]), TypeError, "strings"),
+        (lambda z: F.nll_loss(z, [0.5, 1.0, 2.0]), TypeError, "labels must be integers"),
+        (lambda z: F.nll_loss(z, [0, 1, 10]), ValueError, "label 10"),
+        (lambda z: F.softmax(z, axis=2), ValueError, "axis 2 is out of range"),
+        (
+            lambda z: F.cross_entropy(z, Tensor(np.ones((3, 10)) / 10, requires_grad=True)),
+            ValueError,
+            "target.detach()",
+        ),
+    ],
+)
+def test_bad_targets_name_the_function_and_the_value(call, error, message):
+    logits = Tensor(np.zeros((3, 10)), requires_grad=True)
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call(logits)
