@@ -60,22 +60,29 @@ def minimum(a, b):
 def summation(values) -> object:
     """Σ values as ONE node (the `Sum` op) rather than a chain of n − 1 additions.
 
-    Plain numbers among the values become constants; a list of plain numbers gives a float.
+    Plain numbers among Values become constants. Other operands (floats, duals) are added
+    left to right with ``+``, which rounds the same way.
     """
     from .value import Constant, Value
 
     values = list(values)
     if not values:
         raise ValueError("summation: got no values to add")
-    if not any(isinstance(v, Value) for v in values):
-        return ops.Sum().forward(*(_as_float(v, "summation") for v in values))
+    if not any(isinstance(v, Value) for v in values) or any(_is_other_node(v) for v in values):
+        total = values[0]
+        for v in values[1:]:
+            total = total + v
+        return total
     op = ops.Sum()
     nodes = tuple(v if isinstance(v, Value) else Constant(v, op) for v in values)
     return Value._from_op(op, op.forward(*(n.data for n in nodes)), nodes)
 
 
 def dot(ws, xs) -> object:
-    """Σᵢ wᵢ·xᵢ as ONE node (the `Dot` op): a neuron's weighted sum."""
+    """Σᵢ wᵢ·xᵢ as ONE node (the `Dot` op): a neuron's weighted sum.
+
+    Operands other than Values and numbers (duals) use ``*`` and ``+`` left to right.
+    """
     from .value import Constant, Value
 
     ws, xs = list(ws), list(xs)
@@ -83,6 +90,18 @@ def dot(ws, xs) -> object:
         raise ValueError(
             f"dot: needs two equally long, non-empty lists, got {len(ws)} and {len(xs)}"
         )
+    if any(_is_other_node(v) for v in ws + xs) or not any(isinstance(v, Value) for v in ws + xs):
+        total = 0.0
+        for w, x in zip(ws, xs):
+            total = total + w * x
+        return total
     op = ops.Dot()
     nodes = tuple(v if isinstance(v, Value) else Constant(v, op) for v in ws + xs)
     return Value._from_op(op, op.forward(*[n.data for n in nodes]), nodes)
+
+
+def _is_other_node(x) -> bool:
+    """True for a node type other than Value (a Dual): it brings its own + and ×."""
+    from .value import Value
+
+    return not isinstance(x, Value) and hasattr(x, "log")

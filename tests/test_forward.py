@@ -356,3 +356,12 @@ def test_a_value_on_the_left_of_a_dual_defers_to_the_dual():
     assert (out.value.data, out.tangent.data) == (7.0, 3.0)
     with pytest.raises(TypeError, match="mul: expected a real number"):
         w * "2"
+
+
+def test_summation_and_dot_accept_duals():
+    from scalargrad import dot, summation
+
+    x = Dual(2.0, 1.0)
+    total = summation([x, 3.0, x * x]) + dot([x, 1.0], [x, x])
+    # d/dx [x + 3 + x² + x² + x] at 2 = 1 + 2x + 2x + 1 = 10
+    assert total.value == 2 + 3 + 4 + 4 + 2 and total.tangent == 10.0
