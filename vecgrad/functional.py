@@ -39,8 +39,7 @@ def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
     log_probs = _tensor(log_probs, "nll_loss")
     _check_reduction("nll_loss", reduction)
     labels = _labels("nll_loss", target, log_probs.shape)
-    rows = np.indices(labels.shape, sparse=True)
-    picked = log_probs[tuple(rows) + (labels,)]
+    picked = log_probs[ops._label_index(labels)]
     return -(picked.mean() if reduction == "mean" else picked.sum())
 
 
@@ -59,23 +58,20 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
         raise ValueError(f"cross_entropy: no rows or no classes in logits of shape {logits.shape}")
     target = _target_array("cross_entropy", target)
     if target.dtype.kind in "iu":
-        labels = _labels("cross_entropy", target, logits.shape)
-        rows = np.zeros(logits.shape, dtype=logits.dtype)
-        rows[tuple(np.indices(labels.shape, sparse=True)) + (labels,)] = 1  # one-hot p
+        op = ops.CrossEntropy(_labels("cross_entropy", target, logits.shape), None, reduction)
     elif target.dtype.kind == "f":
-        labels = None
         if target.shape != logits.shape:
             raise ValueError(
                 f"cross_entropy: probability targets must have the logits' shape "
                 f"{logits.shape}, got {target.shape}"
             )
-        rows = target.astype(logits.dtype, copy=False)
+        op = ops.CrossEntropy(None, target.astype(logits.dtype, copy=False), reduction)
     else:
         raise TypeError(
             f"cross_entropy: target must be integer labels or float probability rows, "
             f"got dtype {target.dtype}"
         )
-    return apply_op(ops.CrossEntropy(rows, labels, reduction), logits)
+    return apply_op(op, logits)
 
 
 # ---- checking input --------------------------------------------------------------
@@ -112,7 +108,7 @@ def _target_array(where: str, target) -> np.ndarray:
 
 def _labels(where: str, target, shape: tuple) -> np.ndarray:
     """Integer class labels for scores of ``shape`` (classes last), checked in range."""
-    labels = _target_array(where, target)
+    labels = target if isinstance(target, np.ndarray) else _target_array(where, target)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{where}: labels must be integers, got dtype {labels.dtype}")
     if labels.shape != shape[:-1]:
@@ -121,8 +117,8 @@ def _labels(where: str, target, shape: tuple) -> np.ndarray:
             f"(expected labels of shape {shape[:-1]})"
         )
     classes = shape[-1]
-    bad = (labels < 0) | (labels >= classes)
-    if bad.any():
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = (labels < 0) | (labels >= classes)
         raise ValueError(
             f"{where}: label {ops._first(labels, bad)}{ops._at(bad)} is out of range for "
             f"{classes} classes (0…{classes - 1})"

@@ -385,7 +385,11 @@ class MatMul(Op):
     def backward(self, g):
         need_x, need_W = self.needs_input_grad
         x, W = self.x, self.W
-        # Promote 1-D operands as numpy does, so that one rule serves every case.
+        if x.ndim == 2 and W.ndim == 2:  # the common case, without the general reshaping
+            gx = g @ W.T if need_x else None
+            gW = x.T @ g if need_W else None
+            return gx, gW
+        # Promote 1-D operands as numpy does, so that one rule serves every other case.
         x2 = _reshaped(x, (1,) + x.shape) if x.ndim == 1 else x
         W2 = _reshaped(W, W.shape + (1,)) if W.ndim == 1 else W
         batch = np.broadcast_shapes(x2.shape[:-2], W2.shape[:-2])
@@ -722,14 +726,14 @@ class CrossEntropy(Op):
     Fused: softmax is computed once, in forward, and its backward is one subtraction.
     """
 
-    __slots__ = ("target", "labels", "scale", "probs")
+    __slots__ = ("labels", "target", "scale", "probs")
     symbol, formula, local = "cross_entropy", "cross_entropy({0})", ("(softmax({0}) − p)/n",)
 
-    def __init__(self, target: np.ndarray, labels: np.ndarray | None, reduction: str):
-        # target: probability rows shaped like the logits; labels: their argmax as integer
-        # indices when the caller gave labels (picking is cheaper than p·log softmax).
-        self.target, self.labels = target, labels
-        rows = math.prod(target.shape[:-1])
+    def __init__(self, labels: np.ndarray | None, target: np.ndarray | None, reduction: str):
+        # Either integer labels (n,) (p is their one-hot rows: picking beats multiplying)
+        # or probability rows (n, k); both checked by functional.cross_entropy.
+        self.labels, self.target = labels, target
+        rows = labels.size if labels is not None else math.prod(target.shape[:-1])
         self.scale = 1 / rows if reduction == "mean" else 1
 
     def forward(self, z):
@@ -737,14 +741,17 @@ class CrossEntropy(Op):
         log_probs = shifted - np.log(total)
         self.probs = exp_shifted / total
         if self.labels is not None:
-            rows = np.indices(self.labels.shape, sparse=True)
-            picked = log_probs[tuple(rows) + (self.labels,)]
+            picked = log_probs[_label_index(self.labels)]
         else:
             picked = self.target * log_probs
         return -np.sum(picked) * self.scale
 
     def backward(self, g):
-        return ((self.probs - self.target) * (g * self.scale),)
+        target = self.target
+        if target is None:  # one-hot rows of the labels, made only when a gradient is needed
+            target = np.zeros(_values(self.probs).shape, dtype=_values(self.probs).dtype)
+            target[_label_index(self.labels)] = 1
+        return ((self.probs - target) * (g * self.scale),)
 
 
 # ---- helpers ----------------------------------------------------------------------
@@ -760,10 +767,12 @@ def unbroadcast(grad, shape: tuple):
     if grad_shape == shape:
         return grad
     lead = len(grad_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
-    )
-    return _reshaped(np.sum(grad, axis=axes, keepdims=True), shape)
+    if lead:
+        grad = grad.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
 
 
 def check_matmul(x_shape: tuple, w_shape: tuple) -> None:
@@ -776,7 +785,8 @@ def check_matmul(x_shape: tuple, w_shape: tuple) -> None:
     if inner_x != inner_w:
         raise ValueError(f"{where}: inner dimensions {inner_x} and {inner_w} differ")
     try:
-        np.broadcast_shapes(x_shape[:-2], w_shape[:-2])
+        if len(x_shape) > 2 or len(w_shape) > 2:
+            np.broadcast_shapes(x_shape[:-2], w_shape[:-2])
     except ValueError:
         raise ValueError(
             f"{where}: batch dimensions {x_shape[:-2]} and {w_shape[:-2]} do not broadcast"
@@ -865,6 +875,13 @@ def _scatter_add(g, index, shape: tuple):
 
         return apply_op(ScatterAdd(index, shape), g)
     return ScatterAdd(index, shape).forward(g)
+
+
+def _label_index(labels: np.ndarray) -> tuple:
+    """The index that picks entry ``labels[i]`` of each row i: ``(range(n), labels)``."""
+    if labels.ndim == 1:
+        return (np.arange(labels.shape[0]), labels)
+    return tuple(np.indices(labels.shape, sparse=True)) + (labels,)
 
 
 def _has_array_index(index) -> bool:

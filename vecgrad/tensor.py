@@ -450,7 +450,7 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     The one place where nodes are made. With no input requiring grad, or under
     ``no_grad()``, the result is a plain leaf (``parents == ()``, ``op is None``).
     """
-    needs = tuple(t.requires_grad for t in inputs)
+    needs = tuple([t.requires_grad for t in inputs])
     op.needs_input_grad = needs
     data = op.forward(*[t.data for t in inputs])
     if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
@@ -500,8 +500,7 @@ def matmul(x, W) -> Tensor:
     """
     like = x if isinstance(x, Tensor) else W
     x, W = _operand(x, like, "matmul"), _operand(W, like, "matmul")
-    ops.check_matmul(x.shape, W.shape)
-    return apply_op(ops.MatMul(), x, W)
+    return apply_op(ops.MatMul(), x, W)  # MatMul.forward checks the shapes
 
 
 def maximum(a, b) -> Tensor:
