@@ -8,6 +8,7 @@ import gc
 import subprocess
 import sys
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -423,8 +424,9 @@ def test_backward_steps_run_the_same_pass():
 
 def test_import_vecgrad_leaves_the_heavy_submodules_for_later():
     code = "import sys, vecgrad; print(sorted(m for m in sys.modules if m.startswith('vecgrad')))"
+    repo = Path(__file__).resolve().parents[1]
     loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
     )
     for lazy in ("vecgrad.nn", "vecgrad.optim", "vecgrad.data", "vecgrad.download"):
         assert lazy not in loaded.stdout
