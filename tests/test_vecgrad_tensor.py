@@ -430,3 +430,30 @@ def test_import_vecgrad_leaves_the_heavy_submodules_for_later():
     )
     for lazy in ("vecgrad.nn", "vecgrad.optim", "vecgrad.data", "vecgrad.download"):
         assert lazy not in loaded.stdout
+
+
+SCALAR_ROOTS = {
+    "sum": lambda x: (x * x).sum(),
+    "mean_axis": lambda x: x.mean(axis=0).max(),
+    "max": lambda x: x.tanh().max(),
+    "dot": lambda x: x[0] @ x[1],
+    "index": lambda x: x.exp()[1, 2],
+    "reshape": lambda x: x[:1, :1].reshape(()),
+    "cross_entropy": lambda x: F.cross_entropy(x, [2, 0]),
+    "log_softmax": lambda x: F.log_softmax(x)[0, 1],
+    "stack": lambda x: vecgrad.stack([x[0], x[1]]).sum(),
+}
+
+
+@pytest.mark.parametrize("name", SCALAR_ROOTS)
+def test_scalargrad_backward_steps_with_its_default_seed_matches_backward(name):
+    """The traces and the stepper seed the pass with the number 1.0, as for a Value."""
+    data = np.random.default_rng(0).standard_normal((2, 3))
+    expression = SCALAR_ROOTS[name]
+    x = Tensor(data, requires_grad=True)
+    expression(x).backward()
+    y = Tensor(data, requires_grad=True)
+    steps = list(scalargrad.backward_steps(expression(y)))  # seed=1.0
+    assert steps[-1].node is y
+    np.testing.assert_allclose(y.grad, x.grad, rtol=1e-15)
+    assert y.grad.dtype == np.float64
