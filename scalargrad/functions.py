@@ -41,20 +41,24 @@ ln = log
 
 def maximum(a, b):
     """max(a, b) as a node when either is one (the "router" gate: a tie splits ḡ)."""
-    if hasattr(a, "max"):
-        return a.max(b)
-    if hasattr(b, "max"):  # max is symmetric: the node's method takes the number
-        return b.max(a)
-    return ops.Maximum().forward(_as_float(a, "max"), _as_float(b, "max"))
+    return _binary_router("maximum", "max", ops.Maximum, a, b)
 
 
 def minimum(a, b):
     """min(a, b) as a node when either is one (a tie splits ḡ)."""
-    if hasattr(a, "min"):
-        return a.min(b)
-    if hasattr(b, "min"):  # min is symmetric: the node's method takes the number
-        return b.min(a)
-    return ops.Minimum().forward(_as_float(a, "min"), _as_float(b, "min"))
+    return _binary_router("minimum", "min", ops.Minimum, a, b)
+
+
+def _binary_router(elementwise: str, scalar: str, op_class: type, a, b):
+    # A Tensor's max() is a reduction, so array nodes name the elementwise op
+    # (maximum); a Value or Dual calls it max. Both are symmetric, so the node's method
+    # may take the plain number from either side.
+    for node, other in ((a, b), (b, a)):
+        if hasattr(node, elementwise):
+            return getattr(node, elementwise)(other)
+        if hasattr(node, scalar):
+            return getattr(node, scalar)(other)
+    return op_class().forward(_as_float(a, scalar), _as_float(b, scalar))
 
 
 def summation(values) -> object:

@@ -98,3 +98,30 @@ def test_the_lecture_numbers_agree():
     assert round(float(values), 3) == round(float(tensor_values), 3) == 11.652
     assert float(grads[0]) == float(tensor_grads[0]) == 5.5
     assert round(float(grads[1]), 3) == round(float(tensor_grads[1]), 3) == 1.716
+
+
+def test_lecture_twins_route_to_tensors_elementwise():
+    import numpy as np
+
+    import scalargrad
+    import vecgrad
+
+    a = vecgrad.tensor([1.0, 5.0], requires_grad=True)
+    out = scalargrad.maximum(a, 3.0) + scalargrad.minimum(2.0, a)
+    out.sum().backward()
+    assert np.allclose(out.data, [3.0 + 1.0, 5.0 + 2.0])
+    assert np.allclose(a.grad, [0.0 + 1.0, 1.0 + 0.0])
+
+
+def test_tensor_displays_as_its_graph_in_jupyter():
+    import shutil
+
+    import vecgrad
+
+    x = vecgrad.tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = (x * x).sum()
+    svg = y._repr_svg_()
+    if shutil.which("dot") is None:
+        assert svg is None
+    else:
+        assert svg.lstrip().startswith("<") and "svg" in svg

@@ -420,6 +420,12 @@ class Tensor:
             )
         return handler(*args, **kwargs)
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a Tensor as its graph; None (so the text repr) without ``dot``."""
+        from scalargrad.draw import repr_svg
+
+        return repr_svg(self)
+
     def __repr__(self) -> str:
         text = np.array2string(
             self.data, separator=", ", precision=4, threshold=20, edgeitems=3, prefix="Tensor("
