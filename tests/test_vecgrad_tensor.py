@@ -366,11 +366,6 @@ def test_iteration_yields_rows_that_are_graph_nodes():
             TypeError,
             "vecgrad.maximum(a, b)",
         ),
-        (
-            lambda: scalargrad.maximum(vecgrad.zeros(2), vecgrad.zeros(2)),
-            TypeError,
-            "vecgrad.maximum(a, b)",
-        ),
     ],
 )
 def test_errors_name_the_op_the_shapes_and_the_value(call, error, message):
