@@ -124,3 +124,26 @@ def _labels(where: str, target, shape: tuple) -> np.ndarray:
             f"{classes} classes (0…{classes - 1})"
         )
     return labels
+
+
+# ---- regularisation (appended by the vecgrad.nn / train_mnist work) ------------------
+
+
+def l2_penalty(params) -> Tensor:
+    """Return Σ‖W‖², the sum of the squares of every entry of every given parameter.
+
+    The course's L2 regulariser: loss = cross_entropy + λ·l2_penalty(weights), whose
+    gradient adds 2λ·W to each W (SGD's ``weight_decay`` = 2λ is the same step).
+    """
+    if isinstance(params, Tensor):
+        params = [params]
+    params = list(params)
+    if not params:
+        raise ValueError("l2_penalty: got no parameters (pass e.g. the weight matrices)")
+    total = None
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"l2_penalty: parameter {i} is a {type(p).__name__}, not a Tensor")
+        square = (p * p).sum()
+        total = square if total is None else total + square
+    return total
