@@ -11,6 +11,8 @@ from .tensor import Tensor, as_array, concatenate, matmul, maximum, minimum, sta
 
 def _as_tensor(x, where: str) -> Tensor:
     """``x`` itself if a Tensor, else its numbers as a Tensor that needs no gradient."""
+    if getattr(x, "lifts_tensors", False):  # a forward-mode Dual: it has the same methods
+        return x
     return x if isinstance(x, Tensor) else Tensor._node(as_array(x, None, where), None, (), False)
 
 
