@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -251,13 +250,13 @@ class Module:
         if path.suffix != ".npz":
             raise ValueError(f"save: the file name must end in .npz, got {str(path)!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+        temp = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
-            with os.fdopen(fd, "wb") as file:
+            with open(temp, "wb") as file:  # a file object: savez adds no second suffix
                 np.savez(file, **self.state_dict())
             os.replace(temp, path)
         except BaseException:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
             raise
         return path
 
