@@ -25,6 +25,7 @@ maps therefore use only what numpy arrays and Tensors share: operators, ufuncs
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -371,8 +372,9 @@ class Power(Rule):
             return da * slope
 
         def exponent(db):
-            log_a = np.log(a + zero) if zero.any() else np.log(a)
-            return db * out * log_a
+            if isinstance(a, numbers.Real):  # a Python number (2 ** x) keeps x's dtype
+                return db * out * (math.log(a) if a > 0 else 0.0)
+            return db * out * (np.log(a + zero) if zero.any() else np.log(a))
 
         return base, exponent
 
