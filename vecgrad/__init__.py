@@ -19,6 +19,9 @@ from importlib import import_module
 from . import functional
 from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .gradcheck import (
+    gradcheck,
+)  # the function; its report classes: from vecgrad.gradcheck import …
 from .tensor import (
     Constant,
     Tensor,
@@ -33,6 +36,7 @@ from .tensor import (
     tensor,
     zeros,
 )
+from .transforms import Jacobian, grad, hessian, jacobian, jvp, vjp
 
 __all__ = [
     "Tensor",
@@ -61,6 +65,13 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "functional",
+    "grad",
+    "vjp",
+    "jvp",
+    "jacobian",
+    "hessian",
+    "Jacobian",
+    "gradcheck",
 ]
 
 _LAZY_SUBMODULES = {"nn", "optim", "data", "datasets", "download", "idx"}
