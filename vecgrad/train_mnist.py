@@ -392,7 +392,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["train", *argv]  # train is the default command
-    parser = _Parser(prog="vecgrad-mnist", description=__doc__.split("\n")[0])
+    parser = _Parser(
+        prog="vecgrad-mnist",
+        description="Train an MLP on MNIST or Fashion-MNIST with vecgrad.",
+        epilog="train is the default command: 'vecgrad-mnist --epochs 3' runs "
+        "'vecgrad-mnist train --epochs 3'; see 'vecgrad-mnist train --help' for its flags.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (add_arguments, run, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
