@@ -82,6 +82,12 @@ class Culprit:
     analytic: float  # the partial adjoint there, from op.backward(ḡ)
     numeric: float  # the same from central differences of Σ ḡ·op.forward
     problem: str = ""  # set when backward's result cannot even be compared (its shape)
+    kink: tuple | None = None  # (left, right) one-sided slopes where they differ: no derivative
+
+    @property
+    def at_kink(self) -> bool:
+        """True when forward has no derivative here (relu at 0, a tie): not a wrong backward."""
+        return self.kink is not None
 
     def describe(self) -> str:
         name, symbol = type(self.op).__name__, getattr(self.op, "symbol", "?")
@@ -91,6 +97,13 @@ class Culprit:
         )
         if self.problem:
             return f"{where}: {self.problem}"
+        if self.kink is not None:
+            left, right = self.kink
+            return (
+                f"{where}: forward has a kink or tie at index {self.index} (slope {left:.6g} "
+                f"from the left, {right:.6g} from the right), so no derivative exists there; "
+                "move the point away from it"
+            )
         return (
             f"{where}: backward(ḡ) gives {self.analytic:.6g} at index {self.index} but central "
             f"differences of forward give {self.numeric:.6g} (ḡ random)"
@@ -113,10 +126,11 @@ class GradcheckReport:
     inputs: list
     culprit: Culprit | None = None
     graph_cut: bool = False  # f's output does not depend on any input through the graph
+    engine_error: str = ""  # the error the backward pass itself raised, if it failed
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.inputs)
+        return not self.engine_error and all(check.ok for check in self.inputs)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -128,6 +142,8 @@ class GradcheckReport:
             names = ", ".join(check.name for check in self.inputs)
             return f"gradcheck: the engine's gradient matches central differences for {names}"
         lines = ["gradcheck: the engine's gradient disagrees with central differences (float64):"]
+        if self.engine_error:
+            lines = [f"gradcheck: the backward pass itself failed: {self.engine_error}"]
         for check in self.inputs:
             if not check.ok:
                 i = check.worst
@@ -141,6 +157,9 @@ class GradcheckReport:
                 "  f's output does not depend on the inputs through the graph: did f use "
                 ".data, .numpy(), .item() or detach() on them?"
             )
+        elif self.culprit is not None and self.culprit.at_kink:
+            lines.append("  the first op that disagrees is not differentiable here: ")
+            lines[-1] += self.culprit.describe()
         elif self.culprit is not None:
             lines.append("  the first op whose backward disagrees: " + self.culprit.describe())
         else:
@@ -206,7 +225,16 @@ def gradcheck(
         )
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(out.shape)
-    (engine,) = _pullbacks(out, leaves, [u], create_graph=False)
+    try:
+        (engine,) = _pullbacks(out, leaves, [u], create_graph=False)
+    except (ValueError, TypeError, IndexError) as error:  # e.g. a backward of the wrong shape
+        culprit = _first_wrong_op(out, leaves, rng, rtol, atol)
+        if culprit is None:
+            raise
+        report = GradcheckReport(out.shape, [], culprit, engine_error=str(error))
+        if raise_exception:
+            raise GradcheckError(report) from error
+        return report
 
     def evaluate(*xs):
         with no_grad():
@@ -280,6 +308,9 @@ def _first_wrong_op(out: Tensor, failing: list, rng, rtol: float, atol: float) -
                 index = np.unravel_index(np.argmax(excess), excess.shape)
                 found.index = tuple(int(i) for i in index)
                 found.analytic, found.numeric = float(analytic[index]), float(numeric[index])
+                left, right = _one_sided(forward, operands, k, g, index)
+                if abs(left - right) > atol + rtol * max(abs(left), abs(right)) + 1e-3:
+                    found.kink = (left, right)  # one-sided slopes differ: no derivative here
                 return found
     return None
 
@@ -318,6 +349,24 @@ def _numeric_vjp(evaluate: Callable, arrays: list, slot: int, u, where: str | No
                 "central differences need f defined on both sides"
             )
     return result
+
+
+def _one_sided(forward: Callable, operands: list, slot: int, g, index: tuple) -> tuple:
+    """(left, right): one-sided difference slopes of Σ g·forward at one operand entry."""
+    x = operands[slot]
+    h = default_step(float(x[index]), "forward")
+
+    def phi(shift: float) -> float:
+        moved = list(operands)
+        moved[slot] = x.copy()
+        moved[slot][index] += shift
+        try:
+            return float(np.sum(g * forward(*moved)))
+        except _UNDEFINED:
+            return math.nan
+
+    at = phi(0.0)
+    return (at - phi(-h)) / h, (phi(h) - at) / h
 
 
 def _float64_inputs(inputs) -> list[np.ndarray]:
