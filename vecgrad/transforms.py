@@ -169,7 +169,7 @@ def jvp(f: Callable, x, v) -> tuple:
         )
     if nested:  # Tensors out, even where f's tangent did not depend on x (a linear f)
         return _as_tensor(value), _as_tensor(tangent)
-    return _numbers(value), np.asarray(_numbers(tangent))
+    return _numbers(value), np.ascontiguousarray(_numbers(tangent))  # no read-only broadcast view
 
 
 # ---- jacobian and hessian ------------------------------------------------------------
