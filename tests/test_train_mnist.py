@@ -287,3 +287,24 @@ def test_train_is_the_default_command(capsys):
 def test_train_validates_its_config_too():
     with pytest.raises(ValueError, match="unknown activation 'gelu'; choose from relu"):
         train(Config(activation="gelu"), data=None, log=None)
+
+
+def test_no_network_prints_where_to_put_the_files_and_exits_2(monkeypatch, tmp_path, capsys):
+    """Without data and without a reachable mirror: the message, no traceback, exit 2."""
+    import dataclasses
+    import socket
+
+    from vecgrad import data, train_mnist
+
+    with socket.socket() as closed:  # a port nobody listens on: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    monkeypatch.setattr(data, "MNIST", dataclasses.replace(data.MNIST, mirrors=(refused,)))
+    monkeypatch.setenv("VECGRAD_DATA", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit) as exit_info:
+        train_mnist.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "could not download" in err and "Traceback" not in err
+    assert str(tmp_path / "cache" / "mnist") in err and "t10k-labels-idx1-ubyte.gz" in err
+    assert not (tmp_path / "out").exists()

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from . import nn, optim
 from .data import DataLoader, load_fashion_mnist, load_mnist
+from .download import DownloadError
 from .functional import cross_entropy, l2_penalty
 from .grad_mode import no_grad
 from .tensor import Tensor
@@ -369,6 +370,8 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         data = load_data(config)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error).replace("\n", " "))  # exits 2, before any training
+    except DownloadError as error:  # no network: the message lists where to put the files
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     (X_train, _), (X_test, _) = data
     layers = "-".join(str(n) for n in (X_train.shape[1], *config.hidden, 10))
     print(
