@@ -8,7 +8,8 @@ the biases are not penalised), minibatches reshuffled every epoch. Each epoch pr
 its training loss, training accuracy, test accuracy and seconds; ``--out`` receives
 metrics.json, model.npz and PNG plots. The same seed gives the same run.
 ``train`` is the default command: ``vecgrad-mnist --epochs 3`` is
-``vecgrad-mnist train --epochs 3``.
+``vecgrad-mnist train --epochs 3``. ``vecgrad-mnist sweep --l2 0 1e-4 --runs 5`` trains
+one MLP per (λ, seed) and tabulates the accuracies (`vecgrad.sweep`).
 """
 
 from __future__ import annotations
@@ -387,7 +388,24 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-COMMANDS = {"train": (add_train_arguments, run_train, "train one MLP (the default command)")}
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``vecgrad-mnist sweep`` (see `vecgrad.sweep`)."""
+    from .sweep import add_sweep_arguments  # imported when used: sweep imports this module
+
+    add_sweep_arguments(parser)
+
+
+def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``vecgrad-mnist sweep``: one run per (λ, seed), then the table (see `vecgrad.sweep`)."""
+    from .sweep import run_sweep
+
+    return run_sweep(args, parser)
+
+
+COMMANDS = {
+    "train": (add_train_arguments, run_train, "train one MLP (the default command)"),
+    "sweep": (add_sweep_arguments, run_sweep, "train one MLP per (λ, seed); table of accuracy"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (add_arguments, run, summary) in COMMANDS.items():
-        sub = commands.add_parser(name, help=summary, description=summary)
+        # "resolve": sweep reuses train's flags and redefines --l2, --seed and --out
+        sub = commands.add_parser(
+            name, help=summary, description=summary, conflict_handler="resolve"
+        )
         add_arguments(sub)
         sub.set_defaults(run=run, parser=sub)
     args = parser.parse_args(argv)

@@ -1,0 +1,929 @@
+"""Train one MLP per (λ, seed) and tabulate test accuracy against λ: ``vecgrad-mnist sweep``.
+
+    vecgrad-mnist sweep --data-dir ../shared/data/mnist-5k \\
+        --l2 0 1e-7 1e-6 1e-5 1e-4 1e-3 1e-2 --runs 50 --workers 2
+    vecgrad-mnist sweep ... --dask tcp://scheduler:8786      # on a running Dask cluster
+
+The course's L2 table, reproduced: every (λ, seed) is one `train` run, fully determined by
+the training config, λ and the seed, so the table does not depend on where runs execute.
+Runs go through any ``concurrent.futures``-style executor (``submit`` and futures): this
+process, a pool of processes, or a Dask cluster. Each finished run is appended at once to a
+JSON-lines results file (one ``write`` and an ``fsync`` per line), so a sweep that is killed
+and started again skips the finished runs and ends with the same table. A failed run is
+logged with its error and retried once; a run that fails twice is listed at the end (exit
+status 1) while every successful run is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import sys
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .train_mnist import Config, Split, add_train_arguments, load_data, train, validate
+
+try:  # POSIX only: elsewhere two sweeps on one results file are not prevented
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+# The course's MNIST table: test accuracy (%) of its MLP, each the mean of 50 runs
+# (full MNIST, 10 epochs, batch 100, SGD lr 0.1).
+COURSE_MNIST = {
+    0.0: 97.23,
+    1e-7: 97.17,
+    1e-6: 97.26,
+    1e-5: 97.24,
+    1e-4: 97.21,
+    1e-3: 96.74,
+    1e-2: 90.81,
+}
+ATTEMPTS = 2  # a failed run is retried once
+FAIL_ENV = "VECGRAD_SWEEP_FAIL"  # testing aid, see `parse_fail_hook`
+FAIL_MODES = ("once", "always", "crash")
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+Key = tuple[str, float, int]  # (config hash, λ, seed): what identifies a run
+
+
+class SweepError(ValueError):
+    """A sweep that cannot start: bad arguments, unreachable scheduler, locked results file."""
+
+
+class ResultsFileWarning(UserWarning):
+    """A line of the results file that is not a complete record (it is ignored)."""
+
+
+# ---- the plan: one run per (λ, seed) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of the sweep, as sent to a worker."""
+
+    config: Config  # the training config with this run's l2 and seed, out=None
+    config_hash: str  # `config_hash` of the config (without l2 and seed) and the data
+    fingerprint: str  # `data_fingerprint` of the data the driver loaded
+    attempt: int = 1  # 1, then 2 for the retry
+    fail: str | None = None  # testing aid: "once", "always" or "crash" (see parse_fail_hook)
+
+    @property
+    def key(self) -> Key:
+        """Return (config hash, λ, seed): the run's identity in the results file."""
+        return (self.config_hash, self.config.l2, self.config.seed)
+
+    def label(self) -> str:
+        """Return 'λ=1e-4 seed 3' for messages."""
+        return f"λ={format_l2(self.config.l2)} seed {self.config.seed}"
+
+
+def data_fingerprint(data: tuple[Split, Split]) -> str:
+    """Return a short hash of the four arrays (dtype, shape and bytes).
+
+    It names the data in the config hash without naming its path, which may differ
+    between the driver and the workers of a cluster.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for array in (a for split in data for a in split):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+# The fields that change a run's result besides λ and the seed. Not data_dir (the
+# fingerprint names the data), nor out and progress (they change no number).
+HASHED_FIELDS = (
+    "dataset",
+    "hidden",
+    "activation",
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "optimizer",
+    "dropout",
+)
+
+
+def config_hash(config: Config, fingerprint: str) -> str:
+    """Return a 12-hex-digit hash of the training settings and the data, not of λ or seed."""
+    settings = {name: getattr(config, name) for name in HASHED_FIELDS}
+    settings["hidden"] = list(config.hidden)
+    settings["data"] = fingerprint
+    text = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def validate_sweep(config: Config, l2s: Sequence[float], runs: int) -> None:
+    """Raise SweepError with a one-line message if the sweep cannot be planned."""
+    if not l2s:
+        raise SweepError("sweep: give at least one L2 weight λ (--l2 0 1e-4 ...)")
+    for l2 in l2s:
+        if not (isinstance(l2, int | float) and math.isfinite(l2) and l2 >= 0):
+            raise SweepError(f"sweep: every L2 weight λ must be finite and ≥ 0, got {l2}")
+    if not (isinstance(runs, int) and runs >= 1):
+        raise SweepError(f"sweep: --runs must be at least 1, got {runs}")
+    if config.seed < 0:
+        raise SweepError(f"sweep: the first seed must be ≥ 0, got {config.seed}")
+    try:
+        validate(replace(config, l2=0.0))
+    except ValueError as error:
+        raise SweepError(f"sweep: {error}") from None
+
+
+def make_plan(
+    config: Config,
+    l2s: Sequence[float],
+    seeds: Sequence[int],
+    fingerprint: str,
+    fail: dict[tuple[float, int], str] | None = None,
+) -> list[RunSpec]:
+    """Return one RunSpec per (λ, seed), λ-major, λ in ascending order without repeats."""
+    base = replace(config, out=None, progress=False)
+    digest = config_hash(base, fingerprint)
+    fail = fail or {}
+    return [
+        RunSpec(
+            replace(base, l2=float(l2), seed=int(seed)),
+            digest,
+            fingerprint,
+            fail=fail.get((float(l2), int(seed))),
+        )
+        for l2 in sorted(set(float(x) for x in l2s))
+        for seed in seeds
+    ]
+
+
+def parse_fail_hook(text: str | None) -> dict[tuple[float, int], str]:
+    """Return {(λ, seed): mode} from ``"1e-3:4:once,0:1:always"`` (a testing aid).
+
+    ``$VECGRAD_SWEEP_FAIL`` makes chosen runs fail on purpose, to exercise retries and
+    resuming: ``once`` raises on the first attempt only, ``always`` raises every time,
+    ``crash`` kills the worker process on the first attempt (worker processes only).
+    """
+    hooks: dict[tuple[float, int], str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        parts = item.strip().split(":")
+        try:
+            l2, seed, mode = float(parts[0]), int(parts[1]), parts[2]
+            if len(parts) != 3 or mode not in FAIL_MODES:
+                raise ValueError
+        except (ValueError, IndexError):
+            raise SweepError(
+                f"sweep: ${FAIL_ENV} item {item.strip()!r} is not λ:seed:mode "
+                f"with mode one of {', '.join(FAIL_MODES)}"
+            ) from None
+        hooks[(l2, seed)] = mode
+    return hooks
+
+
+# ---- the worker side: what runs in another process or on another machine ------------
+
+# A worker process trains many runs on one copy of the data: it is loaded once per process
+# and kept here, keyed by (dataset, data_dir). A lock because Dask workers use threads.
+_WORKER_DATA: dict[tuple[str, str], tuple[tuple[Split, Split], str]] = {}
+_WORKER_DATA_LOCK = threading.Lock()
+
+
+def keep_worker_data(config: Config, data: tuple[Split, Split], fingerprint: str) -> None:
+    """Hand data already loaded to the runs of this process (no second load in-process)."""
+    with _WORKER_DATA_LOCK:
+        _WORKER_DATA[(config.dataset, str(config.data_dir))] = (data, fingerprint)
+
+
+def _worker_data(config: Config) -> tuple[tuple[Split, Split], str]:
+    key = (config.dataset, str(config.data_dir))
+    with _WORKER_DATA_LOCK:
+        if key not in _WORKER_DATA:
+            data = load_data(config)
+            _WORKER_DATA[key] = (data, data_fingerprint(data))
+        return _WORKER_DATA[key]
+
+
+def run_one(spec: RunSpec) -> dict:
+    """Train the run ``spec`` describes; return its JSON-ready record (status "ok")."""
+    if spec.fail == "always" or (spec.fail == "once" and spec.attempt == 1):
+        raise RuntimeError(f"{FAIL_ENV} asked run {spec.label()} to fail ({spec.fail})")
+    if spec.fail == "crash" and spec.attempt == 1:
+        os._exit(17)  # a worker dying abruptly, as under the out-of-memory killer
+    data, fingerprint = _worker_data(spec.config)
+    if fingerprint != spec.fingerprint:
+        raise ValueError(
+            f"sweep: the {spec.config.dataset} data at {spec.config.data_dir} on "
+            f"{socket.gethostname()} differs from the driver's "
+            f"(fingerprint {fingerprint}, expected {spec.fingerprint})"
+        )
+    start = time.perf_counter()
+    result = train(spec.config, data, log=None)
+    last = result.history[-1]
+    return {
+        "config_hash": spec.config_hash,
+        "l2": spec.config.l2,
+        "seed": spec.config.seed,
+        "status": "ok",
+        "attempt": spec.attempt,
+        "test_accuracy": result.test_accuracy,
+        "train_loss": last["train_loss"],
+        "train_accuracy": last["train_accuracy"],
+        "test_accuracy_per_epoch": [h["test_accuracy"] for h in result.history],
+        "seconds": time.perf_counter() - start,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "finished": _now(),
+        "config": _config_record(spec.config),
+        "data": spec.fingerprint,
+    }
+
+
+def _config_record(config: Config) -> dict:
+    record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    record["hidden"] = list(config.hidden)
+    for name in ("l2", "seed", "out", "progress"):  # l2 and seed are top-level fields
+        record.pop(name)
+    return record
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---- the results file: JSON lines, appended one whole line at a time ------------------
+
+
+def read_results(path: Path) -> list[dict]:
+    """Return the records of the results file at ``path`` ([] if it does not exist).
+
+    A line that is not a complete JSON record (the last one, cut short by a crash, or a
+    damaged one) is ignored with a `ResultsFileWarning` naming its line number.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        cut_short = number == len(lines)  # no newline after it: its write never finished
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not {"config_hash", "l2", "seed", "status"} <= set(
+                record
+            ):
+                raise ValueError("not a run record")
+        except ValueError:
+            why = "was cut short (a sweep killed while writing it?)" if cut_short else "is damaged"
+            warnings.warn(
+                f"{path}: line {number} {why}; it is ignored", ResultsFileWarning, stacklevel=2
+            )
+            continue
+        records.append(record)
+    return records
+
+
+def finished_runs(records: Iterable[dict]) -> dict[Key, dict]:
+    """Return {(config hash, λ, seed): record} of the successful runs (the first of each)."""
+    done: dict[Key, dict] = {}
+    for record in records:
+        if record["status"] == "ok":
+            done.setdefault((record["config_hash"], float(record["l2"]), record["seed"]), record)
+    return done
+
+
+class ResultsFile:
+    """The results file, open for appending and locked for this sweep alone.
+
+    Each record is one JSON line written with a single ``os.write`` on an ``O_APPEND``
+    descriptor and then ``fsync``-ed: after a crash the file holds every finished run and
+    at most one cut-short last line, which `read_results` ignores.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self.fd)
+                raise SweepError(
+                    f"sweep: {self.path} is in use by another sweep (it holds the file's lock)"
+                ) from None
+        if created:
+            _fsync_directory(self.path.parent)  # the new file's name survives a crash too
+        # A crash may have cut the last line short: the first record written then starts
+        # with a newline, so it is not glued to the fragment (which stays, ignored).
+        self.cut_short = os.fstat(self.fd).st_size > 0 and _last_byte(self.path) != b"\n"
+
+    def append(self, record: dict) -> None:
+        """Write ``record`` as one line, in one write call, and force it to the disk."""
+        line = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        if self.cut_short:
+            line, self.cut_short = b"\n" + line, False
+        written = os.write(self.fd, line)
+        if written != len(line):  # a full disk; never leave the line silently cut
+            raise OSError(f"sweep: wrote {written} of {len(line)} bytes to {self.path}")
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        """Release the lock and close the file."""
+        if self.fd >= 0:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = -1
+
+    def __enter__(self) -> ResultsFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory descriptors
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---- engines: where the runs execute --------------------------------------------------
+
+
+class InProcessExecutor(cf.Executor):
+    """A ``concurrent.futures`` executor that runs each call in ``submit``, in this process."""
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        """Run ``fn(*args, **kwargs)`` now; return a finished Future with its result or error."""
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # KeyboardInterrupt passes through and stops the sweep
+            future.set_exception(error)
+        return future
+
+
+@dataclass
+class Engine:
+    """Where a sweep's runs execute: a factory of executors and how many runs to keep queued.
+
+    Any ``concurrent.futures.Executor`` works; the sweep only calls ``submit``,
+    ``concurrent.futures.wait``, ``Future.result``/``cancel`` and ``shutdown``. A new
+    executor is made when one breaks (a worker process died).
+    """
+
+    name: str  # for messages: "in-process", "2 worker processes", "dask tcp://..."
+    make_executor: Callable[[], cf.Executor]
+    in_flight: int  # runs submitted ahead; an in-process engine needs 1 so each is saved at once
+    close: Callable[[], None] = field(default=lambda: None)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def in_process() -> Engine:
+    """Return the engine that trains each run in this process, one after another.
+
+    Its BLAS threads are those numpy started with (OPENBLAS_NUM_THREADS=1 matches workers).
+    """
+    return Engine("in-process", InProcessExecutor, in_flight=1)
+
+
+def process_pool(workers: int) -> Engine:
+    """Return an engine of ``workers`` spawned processes, each with one BLAS thread.
+
+    Spawned workers start a fresh interpreter, so the BLAS thread variables set here take
+    effect before their numpy loads; without them N workers × M cores threads would fight.
+    """
+    import multiprocessing
+
+    if not (isinstance(workers, int) and workers >= 1):
+        raise SweepError(f"sweep: --workers must be at least 1, got {workers}")
+    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in BLAS_THREAD_VARIABLES})
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    context = multiprocessing.get_context("spawn")
+    return Engine(
+        f"{workers} worker process{'es' if workers > 1 else ''}",
+        lambda: cf.ProcessPoolExecutor(workers, mp_context=context),
+        in_flight=2 * workers,
+        close=restore,
+    )
+
+
+def dask_cluster(address: str, timeout: float = 10.0) -> Engine:
+    """Return an engine on the Dask scheduler at ``address``; fail now if it is unreachable.
+
+    Workers started by a Dask nanny already run with one BLAS thread (Dask's
+    ``distributed.nanny.pre-spawn-environ``). They need this package and the data
+    directory at the same path.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError(
+            "sweep: --dask needs dask.distributed: pip install 'scalargrad[dask]'"
+        ) from None
+    if "://" not in address:
+        raise SweepError(
+            f"sweep: --dask wants a scheduler address like tcp://host:8786, got {address!r}"
+        )
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise SweepError(
+            f"sweep: cannot reach the Dask scheduler at {address} within {timeout:g} s "
+            f"({error}); is it running?"
+        ) from None
+    # pure=False: a retried run must run again, not return the failed first attempt
+    return Engine(
+        f"dask {address}",
+        lambda: client.get_executor(pure=False),
+        in_flight=1_000_000,  # Dask queues and balances the runs itself
+        close=client.close,
+    )
+
+
+# ---- the sweep ---------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    """What `sweep` returns: the plan's successful runs and the runs that failed twice."""
+
+    plan: list[RunSpec]
+    records: list[dict]  # one per successful run of the plan, in plan order
+    failures: list[tuple[RunSpec, str]]  # (run, its last error) after both attempts failed
+    skipped: int  # runs already in the results file when the sweep started
+    seconds: float  # wall-clock time of this invocation
+
+
+def sweep(
+    plan: Sequence[RunSpec],
+    results: Path,
+    engine: Engine | None = None,
+    *,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> SweepReport:
+    """Run every run of ``plan`` not yet in ``results`` on ``engine``; return a SweepReport.
+
+    Each finished run is appended to ``results`` as it completes; a failed attempt is
+    appended too (status "failed", with its error), logged, and retried once.
+    """
+    from tqdm import tqdm
+
+    engine = engine or in_process()
+    start = time.perf_counter()
+    with ResultsFile(results) as out:
+        done = finished_runs(read_results(results))
+        todo = deque(spec for spec in plan if spec.key not in done)
+        skipped = len(plan) - len(todo)
+        if skipped:
+            log(f"resuming: {skipped} of {len(plan)} runs are already in {results}")
+        failures: list[tuple[RunSpec, str]] = []
+        bar = tqdm(total=len(plan), initial=skipped, unit="run", disable=not progress, leave=False)
+        executor = engine.make_executor()
+        running: dict[cf.Future, tuple[RunSpec, cf.Executor]] = {}
+
+        def submit(spec: RunSpec) -> None:
+            nonlocal executor
+            try:
+                future = executor.submit(run_one, spec)
+            except cf.BrokenExecutor:  # it broke since our last look: start a fresh one
+                executor = _renew(executor, engine)
+                future = executor.submit(run_one, spec)
+            running[future] = (spec, executor)
+
+        try:
+            while todo or running:
+                while todo and len(running) < engine.in_flight:
+                    submit(todo.popleft())
+                finished, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    spec, source = running.pop(future)
+                    try:
+                        record = future.result()
+                    except Exception as error:
+                        if isinstance(error, cf.BrokenExecutor) and source is executor:
+                            executor = _renew(executor, engine)
+                        message = f"{type(error).__name__}: {error}"
+                        out.append(_failure_record(spec, message))
+                        if spec.attempt < ATTEMPTS:
+                            bar.write(
+                                f"run {spec.label()} failed (attempt {spec.attempt} of "
+                                f"{ATTEMPTS}): {message}; retrying",
+                                file=sys.stderr,
+                            )
+                            todo.appendleft(replace(spec, attempt=spec.attempt + 1))
+                        else:
+                            bar.write(
+                                f"run {spec.label()} failed again: {message}", file=sys.stderr
+                            )
+                            failures.append((spec, message))
+                        continue
+                    out.append(record)
+                    done[spec.key] = record
+                    bar.update()
+        except BaseException:
+            # Ctrl-C or an error of the driver itself: stop the queued runs; every run
+            # finished so far is already on disk, so the same command resumes.
+            for future in running:
+                future.cancel()
+            executor.shutdown(wait=False)
+            bar.close()
+            raise
+        executor.shutdown(wait=True)
+        bar.close()
+    records = [done[spec.key] for spec in plan if spec.key in done]
+    return SweepReport(list(plan), records, failures, skipped, time.perf_counter() - start)
+
+
+def _renew(executor: cf.Executor, engine: Engine) -> cf.Executor:
+    executor.shutdown(wait=True)  # a broken pool has stopped its workers: this is quick
+    return engine.make_executor()
+
+
+def _failure_record(spec: RunSpec, message: str) -> dict:
+    return {
+        "config_hash": spec.config_hash,
+        "l2": spec.config.l2,
+        "seed": spec.config.seed,
+        "status": "failed",
+        "attempt": spec.attempt,
+        "error": message,
+        "finished": _now(),
+    }
+
+
+# ---- the table and the plot ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One λ of the table: test accuracy over its seeds, in %."""
+
+    l2: float
+    runs: int  # successful runs
+    mean: float  # mean test accuracy (%); nan without runs
+    std: float  # sample standard deviation (n − 1) of the test accuracy (%); nan if runs < 2
+
+
+def summarize(records: Iterable[dict], l2s: Iterable[float]) -> list[Row]:
+    """Return one Row per λ (ascending) from the successful records, seeds in order.
+
+    The records are sorted by seed first, so the sums, and the table, do not depend on
+    the order in which runs finished.
+    """
+    by_l2: dict[float, list[tuple[int, float]]] = {float(x): [] for x in l2s}
+    for record in records:
+        if record["status"] == "ok" and float(record["l2"]) in by_l2:
+            by_l2[float(record["l2"])].append((record["seed"], 100 * record["test_accuracy"]))
+    rows = []
+    for l2 in sorted(by_l2):
+        values = [accuracy for _, accuracy in sorted(by_l2[l2])]
+        mean = statistics.fmean(values) if values else math.nan
+        std = statistics.stdev(values) if len(values) >= 2 else math.nan
+        rows.append(Row(l2, len(values), mean, std))
+    return rows
+
+
+def format_l2(l2: float) -> str:
+    """Return λ as the course writes it: 0, 1e-7, ..., 1e-2 (else the shortest form)."""
+    if l2 == 0:
+        return "0"
+    short = f"{l2:.0e}"
+    if float(short) == l2:  # one significant digit: 1e-07 → 1e-7
+        mantissa, exponent = short.split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return repr(l2)
+
+
+def markdown_table(rows: Sequence[Row], dataset: str) -> str:
+    """Return the table in Markdown: λ | mean ± std test accuracy | runs (| course's MNIST)."""
+    course = dataset == "mnist"
+    header = "| λ (L2) | test accuracy (%), mean ± std | runs |"
+    rule = "| ---: | ---: | ---: |"
+    if course:
+        header += " course: full MNIST, 50 runs (%) |"
+        rule += " ---: |"
+    lines = [header, rule]
+    for row in rows:
+        if row.runs == 0:
+            accuracy = "—"
+        elif math.isnan(row.std):
+            accuracy = f"{row.mean:.2f}"
+        else:
+            accuracy = f"{row.mean:.2f} ± {row.std:.2f}"
+        line = f"| {format_l2(row.l2)} | {accuracy} | {row.runs} |"
+        if course:
+            reference = COURSE_MNIST.get(row.l2)
+            line += f" {reference:.2f} |" if reference is not None else " — |"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def zero_position(l2s: Sequence[float]) -> float:
+    """Return where λ = 0 is drawn on the log axis: one decade below the smallest λ > 0."""
+    positive = [x for x in l2s if x > 0]
+    return min(positive) / 10 if positive else 1.0
+
+
+def plot_sweep(rows: Sequence[Row], path: Path, dataset: str, title: str = "") -> Path:
+    """Draw mean test accuracy against λ (log axis, error bars ± std); return ``path``.
+
+    log 0 is undefined, so λ = 0 is drawn one decade left of the smallest λ > 0, labelled
+    "0", with a // break on the axis between it and the rest.
+    """
+    from matplotlib.figure import Figure
+
+    rows = [row for row in rows if row.runs]
+    l2s = [row.l2 for row in rows]
+    zero_x = zero_position(l2s)
+
+    def x_of(l2: float) -> float:
+        return l2 if l2 > 0 else zero_x
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    xs = [x_of(row.l2) for row in rows]
+    ax.errorbar(
+        xs,
+        [row.mean for row in rows],
+        yerr=[0 if math.isnan(row.std) else row.std for row in rows],
+        marker="o",
+        capsize=3,
+        label=f"vecgrad, {dataset} (mean ± std over seeds)",
+    )
+    if dataset == "mnist":
+        course = [(x_of(l2), COURSE_MNIST[l2]) for l2 in l2s if l2 in COURSE_MNIST]
+        if course:
+            ax.plot(*zip(*course), "s--", color="gray", label="course, full MNIST (50 runs)")
+    ax.set_xscale("log")
+    if 0.0 in l2s:
+        positive = sorted(x for x in l2s if x > 0)
+        ticks = [zero_x, *positive]
+        ax.set_xticks(ticks, ["0", *(format_l2(x) for x in positive)])
+        ax.minorticks_off()
+        if positive:  # the break: the axis is not continuous between "0" and the rest
+            ax.text(
+                math.sqrt(zero_x * positive[0]),
+                0,
+                "//",
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="center",
+                fontsize=12,
+                backgroundcolor="white",
+            )
+    ax.set_xlabel("L2 weight λ (log scale; λ = 0 drawn one decade left of the rest)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title or f"Test accuracy against λ ({dataset})")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        fig.savefig(temp, format="png", dpi=100, bbox_inches="tight")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def describe(plan: Sequence[RunSpec], data: tuple[Split, Split]) -> str:
+    """Return one line naming the data, the model, the training settings and the seeds."""
+    config = plan[0].config
+    (X_train, _), (X_test, _) = data
+    layers = "-".join(str(n) for n in (X_train.shape[1], *config.hidden, 10))
+    seeds = sorted({spec.config.seed for spec in plan})
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+    return (
+        f"{config.dataset}: {len(X_train)} training and {len(X_test)} test images; "
+        f"MLP {layers} ({config.activation}), {config.optimizer} lr {config.lr}, "
+        f"batch {config.batch_size}, {config.epochs} epoch{'s' if config.epochs > 1 else ''}; "
+        f"{len(seeds)} runs per λ "
+        f"({seed_text}); mean ± sample std"
+    )
+
+
+# ---- the command line ----------------------------------------------------------------
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``vecgrad-mnist sweep``: train's flags, with --l2 taking a list."""
+    add_train_arguments(parser)
+    # argparse before Python 3.13 takes "-1e-3" for an option, so "--l2 0 -1e-3" would not
+    # reach our check that names the negative λ: teach it scientific notation, as 3.13 does.
+    parser._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+e[-+]?\d+$")
+    # train's --l2, --seed and --out change meaning here: the parser is made with
+    # conflict_handler="resolve" (see train_mnist.main), so these replace them.
+    parser.add_argument(
+        "--l2",
+        type=float,
+        nargs="+",
+        required=True,
+        metavar="λ",
+        help="the L2 weights to compare, e.g. 0 1e-7 1e-6 1e-5 1e-4 1e-3 1e-2",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=50, help="seeds per λ (%(default)s, as the course)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the first seed; runs use seed … seed+runs−1 (0)"
+    )
+    engines = parser.add_mutually_exclusive_group()
+    engines.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="train in N worker processes (default: one after another in this process)",
+    )
+    engines.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to try reaching the Dask scheduler (%(default)s)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("out/sweep"), help="table and plot go here (%(default)s)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="JSON-lines file of every run, appended as runs finish; an existing one is "
+        "resumed (default: OUT/results.jsonl)",
+    )
+
+
+def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``vecgrad-mnist sweep``: check everything, run the missing runs, print the table.
+
+    Exit status 0 when every run succeeded, 1 when some failed twice (the table shows the
+    others), 2 for bad arguments (before any training).
+    """
+    config = Config(
+        data_dir=args.data_dir.resolve() if args.data_dir else None,  # workers may have other cwd
+        dataset=args.dataset,
+        hidden=tuple(args.hidden),
+        activation=args.activation,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        optimizer=args.optimizer,
+        dropout=args.dropout,
+        seed=args.seed,
+        out=None,
+        progress=False,
+    )
+    results = args.results or args.out / "results.jsonl"
+    try:
+        validate_sweep(config, args.l2, args.runs)
+        if args.workers is not None and args.workers < 1:
+            raise SweepError(f"sweep: --workers must be at least 1, got {args.workers}")
+        fail = parse_fail_hook(os.environ.get(FAIL_ENV))
+        data = load_data(config)
+        fingerprint = data_fingerprint(data)
+        seeds = range(args.seed, args.seed + args.runs)
+        plan = make_plan(config, args.l2, seeds, fingerprint, fail)
+        if args.dask:
+            engine = dask_cluster(args.dask, args.connect_timeout)
+        elif args.workers:
+            engine = process_pool(args.workers)
+        else:
+            keep_worker_data(config, data, fingerprint)
+            engine = in_process()
+        try:
+            ResultsFile(results).close()  # creatable, writable and not locked by another sweep
+        except BaseException:
+            engine.close()
+            raise
+    except (ValueError, OSError) as error:  # SweepError is a ValueError
+        parser.error(str(error).replace("\n", " "))  # exits 2, before any training
+
+    print(describe(plan, data))
+    print(f"{len(plan)} runs on {engine.name}; results in {results}")
+    with engine:
+        try:
+            report = sweep(plan, results, engine, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: the finished runs are in {results}; "
+                "the same command resumes the sweep",
+                file=sys.stderr,
+            )
+            return 130
+    trained = len(report.records) - report.skipped
+    print(
+        f"trained {_runs(trained)} in {report.seconds:.1f} s ({_runs(report.skipped)} "
+        f"already done, {_runs(len(report.failures))} failed twice)"
+    )
+
+    rows = summarize(report.records, args.l2)
+    table = markdown_table(rows, config.dataset)
+    print()
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table_path = args.out / "table.md"
+    _write_text(table_path, f"{describe(plan, data)}\n\n{table}")
+    plot_path = plot_sweep(rows, args.out / "l2_sweep.png", config.dataset)
+    print(f"wrote {table_path}\nwrote {plot_path}\nresults: {results}")
+    if report.failures:
+        print(f"runs that failed twice: {len(report.failures)}", file=sys.stderr)
+        for spec, message in report.failures:
+            print(f"  {spec.label()}: {message}", file=sys.stderr)
+        print("the same command retries them and keeps the others", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'' if n == 1 else 's'}"
+
+
+def _write_text(path: Path, text: str) -> Path:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+__all__ = [
+    "COURSE_MNIST",
+    "Engine",
+    "InProcessExecutor",
+    "ResultsFile",
+    "ResultsFileWarning",
+    "Row",
+    "RunSpec",
+    "SweepError",
+    "SweepReport",
+    "config_hash",
+    "dask_cluster",
+    "data_fingerprint",
+    "finished_runs",
+    "format_l2",
+    "in_process",
+    "make_plan",
+    "markdown_table",
+    "parse_fail_hook",
+    "plot_sweep",
+    "process_pool",
+    "read_results",
+    "run_one",
+    "run_sweep",
+    "summarize",
+    "sweep",
+]
