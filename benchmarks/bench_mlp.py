@@ -1,0 +1,419 @@
+"""vecgrad against PyTorch, HIPS autograd and hand-written numpy: MLP epochs of SGD.
+
+    pip install -e '.[bench]' && python benchmarks/bench_mlp.py
+
+Every engine trains the same MLP (ReLU between layers, cross-entropy loss, plain SGD,
+float32, batches of 100) on Fashion-MNIST's 60,000 training images, from the same initial
+weights and in the same batch order, so equal final losses prove they computed the same
+thing. Each engine runs its own loop, as a user would write it, in a fresh process (its
+own imports, its own memory high-water mark), and the processes alternate, A B C D then
+D C B A, so drift in the machine's load hits all of them; each ratio pairs two blocks run
+side by side. Thread counts are fixed for every engine before numpy or torch is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ENGINE_NAMES = ["vecgrad", "pytorch", "autograd", "numpy"]
+ARCHITECTURES = {"784-100-10": (784, 100, 10), "784-512-256-10": (784, 512, 256, 10)}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# ---- the shared starting point -----------------------------------------------------
+
+
+def initial_weights(sizes: tuple, seed: int) -> list[np.ndarray]:
+    """W1, b1, W2, b2, …: W (in, out) and b (out,) uniform in ±1/√in, as torch's Linear."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(n_in)
+        weights.append(rng.uniform(-bound, bound, (n_in, n_out)).astype(np.float32))
+        weights.append(rng.uniform(-bound, bound, n_out).astype(np.float32))
+    return weights
+
+
+def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The permutation of the examples for one epoch (the same for every engine)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def matmul_flops(sizes: tuple, examples: int) -> int:
+    """Matrix-product FLOPs of one epoch: forward x@W, backward xᵀ·ḡ, and ḡ·Wᵀ except for
+    the first layer (the input batch needs no gradient); 2·n·in·out each."""
+    per_layer = [2 * examples * a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2 * sum(per_layer) + sum(per_layer[1:])
+
+
+# ---- the engines: each returns step(X, y) -> the batch's loss as a float --------------
+
+
+def vecgrad_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
+    import vecgrad
+    from vecgrad import nn, optim
+
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out, rng=np.random.default_rng(0)), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    for p, w in zip(model.parameters(), weights):  # vecgrad stores W as (in, out)
+        p.data = w.copy()
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+
+    def step(X, y):
+        loss = vecgrad.functional.cross_entropy(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def pytorch_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
+    import torch
+
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights):  # torch stores W as (out, in)
+            p.copy_(torch.from_numpy(w.T if w.ndim == 2 else w))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(X, y):
+        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def autograd_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    from autograd.tracer import getval
+
+    params = [w.copy() for w in weights]
+
+    def loss_fn(params, X, y):
+        h = X
+        for i in range(0, len(params), 2):
+            h = anp.dot(h, params[i]) + params[i + 1]
+            if i + 2 < len(params):
+                h = anp.maximum(h, 0.0)
+        shifted = h - np.max(getval(h), axis=1, keepdims=True)  # a constant shift
+        log_probs = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+        return -anp.mean(log_probs[np.arange(len(y)), y])
+
+    loss_and_grads = value_and_grad(loss_fn)
+
+    def step(X, y):
+        loss, grads = loss_and_grads(params, X, y)
+        for p, g in zip(params, grads):
+            p -= lr * g
+        return float(loss)
+
+    return step
+
+
+def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
+    params = [w.copy() for w in weights]
+    layers = len(params) // 2
+
+    def step(X, y):
+        # forward, keeping each layer's input (after ReLU) for the backward pass
+        inputs = [X]
+        h = X
+        for i in range(layers):
+            h = h @ params[2 * i]
+            h += params[2 * i + 1]
+            if i < layers - 1:
+                np.maximum(h, 0, out=h)
+                inputs.append(h)
+        # cross-entropy and its gradient (softmax − onehot)/n, fused
+        n, rows = len(y), np.arange(len(y))
+        h -= h.max(axis=1, keepdims=True)
+        e = np.exp(h)
+        total = e.sum(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(total[:, 0]) - h[rows, y]))
+        g = e
+        g /= total
+        g[rows, y] -= 1
+        g *= np.float32(1 / n)
+        # backward, updating each layer once its ḡ·Wᵀ has used the old weights
+        for i in reversed(range(layers)):
+            W, b = params[2 * i], params[2 * i + 1]
+            gW = inputs[i].T @ g
+            gb = g.sum(axis=0)
+            if i > 0:  # the input batch needs no gradient
+                g = g @ W.T
+                g *= inputs[i] > 0
+            gW *= lr  # fresh arrays: scale them in place rather than allocate lr·gW
+            gb *= lr
+            W -= gW
+            b -= gb
+        return loss
+
+    return step
+
+
+ENGINES = {
+    "vecgrad": vecgrad_engine,
+    "pytorch": pytorch_engine,
+    "autograd": autograd_engine,
+    "numpy": numpy_engine,
+}
+
+
+# ---- one block: a fresh process running one engine's loop -----------------------------
+
+
+def run_block(engine: str, arch: str, epochs: int, seed: int, data: Path, lr: float) -> dict:
+    """Train ``epochs`` epochs with one engine; time each and record its memory peaks.
+
+    The peak RSS above the data is measured from just after the data is loaded (and
+    before the engine is imported): the engine's imports, model, and training.
+    """
+    sizes = ARCHITECTURES[arch]
+    with np.load(data) as arrays:
+        X, y = arrays["X"], arrays["y"]
+    X_epoch, y_epoch = X.copy(), y.copy()  # the shuffled epoch, one buffer touched up front
+    baseline = reset_peak_rss()
+    threads = {v: os.environ.get(v, "unset") for v in THREAD_VARIABLES}
+    if engine == "pytorch":
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+        threads["torch.get_num_threads()"] = torch.get_num_threads()
+    batch = 100
+    weights = initial_weights(sizes, seed)
+    warm_up = ENGINES[engine](weights, sizes, lr)  # a throwaway model: caches, thread pools
+    for i in range(0, 5 * batch, batch):
+        warm_up(X[i : i + batch], y[i : i + batch])
+    del warm_up
+    step = ENGINES[engine](weights, sizes, lr)
+    times, losses = [], []
+    for epoch in range(epochs):
+        order = batch_order(seed, epoch, len(X))
+        # mode="clip": the default "raise" would buffer a whole copy (the order is valid)
+        np.take(X, order, axis=0, out=X_epoch, mode="clip")
+        np.take(y, order, out=y_epoch, mode="clip")
+        start = time.perf_counter()
+        total = 0.0
+        for i in range(0, len(X), batch):
+            total += step(X_epoch[i : i + batch], y_epoch[i : i + batch])
+        times.append(time.perf_counter() - start)
+        losses.append(total / -(-len(X) // batch))  # the mean over the epoch's batches
+    peak = proc_status_kib("VmHWM")
+    return {
+        "times": times,
+        "losses": losses,
+        "peak_mib": peak / 1024,
+        "engine_mib": (peak - baseline) / 1024 if baseline is not None else None,
+        "threads": threads,
+    }
+
+
+def reset_peak_rss() -> int | None:
+    """Reset this process's peak RSS (VmHWM) to its current RSS and return that (KiB).
+
+    Writing 5 to /proc/self/clear_refs does it (Linux ≥ 4.0); None where it is refused.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return proc_status_kib("VmRSS")
+
+
+def proc_status_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"bench_mlp: no {field} in /proc/self/status (Linux only)")
+
+
+# ---- the parent: data, alternating blocks, the table ----------------------------------
+
+
+def prepare_data(folder: Path, examples: int, seed: int) -> tuple[Path, str]:
+    """Save the training set as one .npz for the children; say where it came from."""
+    try:
+        from vecgrad.data import load_fashion_mnist
+
+        (X, y), _ = load_fashion_mnist(download=False, progress=False)
+        source = "Fashion-MNIST training set"
+    except (OSError, ValueError, RuntimeError) as error:  # not installed here: same shape
+        rng = np.random.default_rng(seed)
+        X = rng.random((60_000, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 60_000)
+        source = f"RANDOM data of Fashion-MNIST's shape (Fashion-MNIST not found: {error})"
+    X, y = np.ascontiguousarray(X[:examples], np.float32), y[:examples].astype(np.int64)
+    path = folder / "train.npz"
+    np.savez(path, X=X, y=y)
+    return path, f"{source}, {len(X):,} examples"
+
+
+def child_env(threads: int) -> dict:
+    """The environment of every child: the same thread counts for numpy's BLAS and torch."""
+    env = dict(os.environ)
+    for variable in THREAD_VARIABLES:
+        env[variable] = str(threads)
+    return env
+
+
+def run_arch(arch: str, args, data: Path) -> list[str]:
+    """Alternate the engines block by block on one architecture; return the table lines."""
+    engines = [e for e in ENGINE_NAMES if e in args.engines]
+    blocks = {name: [] for name in engines}
+    for b in range(args.blocks):
+        for name in engines if b % 2 == 0 else reversed(engines):
+            command = [sys.executable, __file__, "--block", name, "--arch", arch]
+            command += ["--epochs", str(args.epochs), "--seed", str(args.seed)]
+            command += ["--data", str(data), "--lr", str(args.lr)]
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=child_env(args.threads)
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"bench_mlp: the {name} block failed:\n{done.stderr}")
+            blocks[name].append(json.loads(done.stdout))
+
+    with np.load(data) as arrays:
+        examples = len(arrays["y"])
+        data_mib = (arrays["X"].nbytes + arrays["y"].nbytes) / 2**20
+    flops = matmul_flops(ARCHITECTURES[arch], examples)
+    median_block = {n: [statistics.median(r["times"]) for r in blocks[n]] for n in engines}
+    final = {n: blocks[n][-1]["losses"][-1] for n in engines}
+    spread = max(final.values()) - min(final.values())
+    lines = [
+        f"MLP {arch}, batch 100, SGD lr={args.lr}, float32, {examples:,} examples per epoch:"
+        f" {args.blocks} blocks of {args.epochs} epochs per engine, blocks alternating;"
+        f" {flops / 1e9:.1f} GFLOP of matrix products per epoch",
+        "| engine | median s/epoch | min | max | time ÷ PyTorch's (median, min, max) |"
+        " time ÷ numpy's (median, min, max) | GFLOP/s | peak RSS MiB | peak above data MiB |"
+        " final loss |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in engines:
+        times = [t for r in blocks[name] for t in r["times"]]
+        median = statistics.median(times)
+        peak = max(r["peak_mib"] for r in blocks[name])
+        engine_peaks = [r["engine_mib"] for r in blocks[name]]
+        engine_text = "—" if None in engine_peaks else f"{max(engine_peaks):.0f}"
+        lines.append(
+            f"| {name} | {median:.3f} | {min(times):.3f} | {max(times):.3f}"
+            f" | {paired(median_block, name, 'pytorch')} | {paired(median_block, name, 'numpy')}"
+            f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text}"
+            f" | {final[name]:.6f} |"
+        )
+    lines.append(
+        f"final losses (mean over the last epoch's batches) agree to 1e-4:"
+        f" {'yes' if spread < 1e-4 else 'NO'} (largest difference {spread:.1e})"
+    )
+    lines.append(
+        f"peak RSS: VmHWM of the engine's own process, which holds the data twice (the set and"
+        f" the epoch's shuffled copy, {data_mib:.0f} MiB each); above data: VmHWM − VmRSS"
+        " once the data is loaded (peak reset through /proc/self/clear_refs), i.e. the"
+        " engine's imports, model and training"
+    )
+    seen = {k: v for r in blocks.values() for k, v in r[0]["threads"].items()}
+    lines.append("threads seen by the children: " + ", ".join(f"{k}={v}" for k, v in seen.items()))
+    return lines
+
+
+def paired(median_block: dict, name: str, other: str) -> str:
+    """Median, min and max over blocks of (this engine's time ÷ the other's, same block)."""
+    if other not in median_block:
+        return "—"
+    ratios = [a / b for a, b in zip(median_block[name], median_block[other])]
+    if name == other:
+        return "1"
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}, {max(ratios):.2f})"
+
+
+def import_seconds(runs: int = 5) -> tuple[float, float]:
+    """Fresh-process times of ``import vecgrad``: total (numpy included), and vecgrad's own."""
+    script = (
+        "import time; t0 = time.perf_counter(); import numpy; t1 = time.perf_counter(); "
+        "import vecgrad; t2 = time.perf_counter(); print(t2 - t0, t2 - t1)"
+    )
+    results = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+        results.append(tuple(float(v) for v in out.split()))
+    return min(r[0] for r in results), min(r[1] for r in results)
+
+
+def blas_description() -> str:
+    """numpy's BLAS library and version, from ``numpy.show_config``."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy: no dict mode
+        return "unknown (numpy.show_config() prints it)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--blocks", type=int, default=6, help="blocks (processes) per engine")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per block")
+    parser.add_argument("--threads", type=int, default=1, help="threads for every engine")
+    parser.add_argument("--arch", nargs="*", default=list(ARCHITECTURES), choices=ARCHITECTURES)
+    parser.add_argument("--engines", nargs="*", default=ENGINE_NAMES, choices=ENGINE_NAMES)
+    parser.add_argument("--examples", type=int, default=60_000, help="examples per epoch")
+    # float32 rounding differs between engines and SGD amplifies it: at lr 0.1 the engines'
+    # epoch losses drift ~3e-4 apart by the second epoch, at 0.05 they agree to ~5e-6 after one
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="1 block of 1 epoch")
+    parser.add_argument("--block", choices=ENGINE_NAMES, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.block:  # a child process: one engine's loop, results as JSON on stdout
+        result = run_block(args.block, args.arch[0], args.epochs, args.seed, args.data, args.lr)
+        print(json.dumps(result))
+        return
+    if args.quick:
+        args.blocks, args.epochs = 1, 1
+    import torch
+
+    print(
+        f"Python {sys.version.split()[0]}, numpy {np.__version__} ({blas_description()}),"
+        f" torch {torch.__version__}, {os.cpu_count()} CPUs; {args.threads} thread(s) per"
+        f" engine: {', '.join(f'{v}={args.threads}' for v in THREAD_VARIABLES)} and"
+        f" torch.set_num_threads({args.threads}), set before numpy or torch is imported"
+    )
+    total, own = import_seconds()
+    print(
+        f"import vecgrad in a fresh process: {total:.3f} s (numpy included),"
+        f" {own:.3f} s after numpy"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        data, source = prepare_data(Path(folder), args.examples, args.seed)
+        print(f"data: {source}")
+        for arch in args.arch:
+            print()
+            for line in run_arch(arch, args, data):
+                print(line)
+
+
+if __name__ == "__main__":
+    main()
