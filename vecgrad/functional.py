@@ -1,8 +1,9 @@
-"""Softmax and the losses built on it: ``softmax``, ``log_softmax``, ``nll_loss``,
-``cross_entropy`` (as in ``torch.nn.functional``).
+"""A layer's affine map ``linear``; softmax and the losses built on it: ``softmax``,
+``log_softmax``, ``nll_loss``, ``cross_entropy`` (as in ``torch.nn.functional``).
 
 All of them shift the logits by their maximum before exponentiating, so logits of ±1e4
-give finite results. ``cross_entropy`` is one fused op whose backward is softmax − p.
+give finite results. ``cross_entropy`` is one fused op whose backward is softmax − p;
+``linear`` is one op whose backward sums the bias's gradient over the rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,35 @@ from . import ops
 from .tensor import Tensor, apply_op, as_array
 
 _REDUCTIONS = ("mean", "sum")
+
+
+def linear(x, W, b=None) -> Tensor:
+    """Return x @ W + b: the affine map of a layer (``nn.Linear``), as one graph node.
+
+    out = x @ W + b  x:(…, d) W:(d, k) b:(k,) → (…, k);  x̄ = ḡ·Wᵀ,  W̄ = xᵀ·ḡ,  b̄ = Σ ḡ over
+    rows. W is (in, out), the transpose of torch's weight. Without ``b`` it is ``x @ W``.
+    """
+    x, W = _tensor(x, "linear"), _tensor(W, "linear")
+    x_shape, w_shape = x.data.shape, W.data.shape
+    if len(w_shape) != 2 or W.data.dtype.kind != "f":
+        raise ValueError(
+            f"linear: W must be a floating-point matrix (in, out), got shape {w_shape} "
+            f"and dtype {W.data.dtype}"
+        )
+    if not x_shape or x_shape[-1] != w_shape[0]:
+        raise ValueError(
+            f"linear: x of shape {x_shape} needs {w_shape[0]} features on its last axis "
+            f"for W of shape {w_shape}"
+        )
+    if b is None:
+        return apply_op(ops.MatMul(), x, W)
+    b = _tensor(b, "linear")
+    if b.data.shape != w_shape[1:]:
+        raise ValueError(
+            f"linear: b of shape {b.data.shape} does not match W of shape {w_shape} "
+            f"(expected ({w_shape[1]},))"
+        )
+    return apply_op(ops.Linear(), x, W, b)
 
 
 def softmax(x, axis: int = -1) -> Tensor:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import functional
 from .tensor import Tensor
 
 
@@ -343,8 +344,7 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} "
                 f"must have {self.in_features} features on its last axis"
             )
-        out = x @ self.weight
-        return out if self.bias is None else out + self.bias
+        return functional.linear(x, self.weight, self.bias)  # one node: x @ W + b
 
     def extra_repr(self) -> str:
         return (

@@ -404,6 +404,34 @@ class MatMul(Op):
         return gx, gW
 
 
+class Linear(Op):
+    """out = x @ W + b  x:(…,d) W:(d,k) b:(k,) → (…,k);  x̄ = ḡ·Wᵀ,  W̄ = xᵀ·ḡ,  b̄ = Σ ḡ over rows
+
+    A layer's affine map as one op (PyTorch's addmm): the bias is added in place, with no
+    BroadcastTo node, and its gradient is ḡ summed over the rows (every leading axis).
+    """
+
+    __slots__ = ("x", "W")
+    symbol, formula = "linear", "{0} @ {1} + {2}"
+    local = ("ḡ·{1}ᵀ", "{0}ᵀ·ḡ", "Σ ḡ")  # ḡ: order matters
+
+    def forward(self, x, W, b):
+        self.x, self.W = x, W
+        out = x @ W
+        out += b  # out is fresh, so adding in place is safe (a Tensor records an Add)
+        return out
+
+    def backward(self, g):
+        need_x, need_W, need_b = self.needs_input_grad
+        x, W = self.x, self.W
+        if x.ndim != 2:  # fold every leading axis into the rows: (…, d) → (rows, d)
+            x, g = np.reshape(x, (-1, W.shape[0])), np.reshape(g, (-1, W.shape[1]))
+        gx = _reshaped(g @ W.T, self.x.shape) if need_x else None
+        gW = x.T @ g if need_W else None
+        gb = g.sum(axis=0) if need_b else None
+        return gx, gW, gb
+
+
 # ---- reductions -------------------------------------------------------------------
 
 
