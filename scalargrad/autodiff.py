@@ -39,6 +39,12 @@ def topological_order(root: Any) -> list:
         node, parents = stack[-1]
         for parent in parents:
             if parent not in level:
+                if not parent.parents:  # an input: level 0 at once, no need to stack it
+                    level[parent] = 0
+                    if not by_level:
+                        by_level.append([])
+                    by_level[0].append(parent)
+                    continue
                 level[parent] = -1
                 stack.append((parent, iter(parent.parents)))
                 break

@@ -754,7 +754,7 @@ class CrossEntropy(Op):
     Fused: softmax is computed once, in forward, and its backward is one subtraction.
     """
 
-    __slots__ = ("labels", "target", "scale", "probs")
+    __slots__ = ("labels", "target", "scale", "probs", "index")
     symbol, formula, local = "cross_entropy", "cross_entropy({0})", ("(softmax({0}) − p)/n",)
 
     def __init__(self, labels: np.ndarray | None, target: np.ndarray | None, reduction: str):
@@ -766,19 +766,17 @@ class CrossEntropy(Op):
 
     def forward(self, z):
         shifted, exp_shifted, total = _shifted_exp(z, -1)
-        log_probs = shifted - np.log(total)
         self.probs = exp_shifted / total
-        if self.labels is not None:
-            picked = log_probs[_label_index(self.labels)]
-        else:
-            picked = self.target * log_probs
-        return -np.sum(picked) * self.scale
+        if self.labels is not None:  # −log softmax(z)[y] = log Σ e^(z−m) − (z−m)[y], both ≥ 0
+            self.index = _label_index(self.labels)
+            return (np.log(total).sum() - shifted[self.index].sum()) * self.scale
+        return -(self.target * (shifted - np.log(total))).sum() * self.scale
 
     def backward(self, g):
         target = self.target
         if target is None:  # one-hot rows of the labels, made only when a gradient is needed
             target = np.zeros(_values(self.probs).shape, dtype=_values(self.probs).dtype)
-            target[_label_index(self.labels)] = 1
+            target[self.index] = 1
         return ((self.probs - target) * (g * self.scale),)
 
 
@@ -805,19 +803,24 @@ def unbroadcast(grad, shape: tuple):
 
 def check_matmul(x_shape: tuple, w_shape: tuple) -> None:
     """Raise a ValueError naming both shapes unless ``x @ W`` is defined."""
-    where = f"matmul: {x_shape} @ {w_shape}"
     if not x_shape or not w_shape:
-        raise ValueError(f"{where}: both operands need at least one dimension (use * for scalars)")
+        raise ValueError(
+            f"matmul: {x_shape} @ {w_shape}: both operands need at least one dimension "
+            "(use * for scalars)"
+        )
     inner_x = x_shape[-1]
     inner_w = w_shape[-2] if len(w_shape) >= 2 else w_shape[0]
     if inner_x != inner_w:
-        raise ValueError(f"{where}: inner dimensions {inner_x} and {inner_w} differ")
+        raise ValueError(
+            f"matmul: {x_shape} @ {w_shape}: inner dimensions {inner_x} and {inner_w} differ"
+        )
     try:
         if len(x_shape) > 2 or len(w_shape) > 2:
             np.broadcast_shapes(x_shape[:-2], w_shape[:-2])
     except ValueError:
         raise ValueError(
-            f"{where}: batch dimensions {x_shape[:-2]} and {w_shape[:-2]} do not broadcast"
+            f"matmul: {x_shape} @ {w_shape}: batch dimensions {x_shape[:-2]} and "
+            f"{w_shape[:-2]} do not broadcast"
         ) from None
 
 
@@ -890,10 +893,10 @@ def _sigmoid(x):
 def _shifted_exp(x, axis: int):
     """(x − m, e^(x − m), Σ e^(x − m)) with m = max x along axis (a constant), so that no
     eˣ overflows; the shift cancels in softmax, hence in every gradient."""
-    top = np.max(_values(x), axis=axis, keepdims=True)
+    top = _values(x).max(axis=axis, keepdims=True)
     shifted = x - top
     exp_shifted = np.exp(shifted)
-    return shifted, exp_shifted, np.sum(exp_shifted, axis=axis, keepdims=True)
+    return shifted, exp_shifted, exp_shifted.sum(axis=axis, keepdims=True)
 
 
 def _scatter_add(g, index, shape: tuple):
