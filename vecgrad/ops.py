@@ -36,6 +36,7 @@ class Op:
     symbol = "?"  # the op node's label in a drawing
     formula = ""  # the forward computation, e.g. "ln({0})"
     local: tuple = ()  # ∂out/∂operand for each slot, e.g. ("1/{0}",)
+    fresh_grads = False  # backward returns new arrays, one per slot, that nothing else holds
 
     @property
     def name(self) -> str:
@@ -376,6 +377,7 @@ class MatMul(Op):
 
     __slots__ = ("x", "W")
     symbol, formula, local = "@", "{0} @ {1}", ("ḡ·{1}ᵀ", "{0}ᵀ·ḡ")  # ḡ: order matters
+    fresh_grads = True  # every partial is a new matrix product (or a view of one)
 
     def forward(self, x, W):
         check_matmul(x.shape, W.shape)
@@ -414,6 +416,7 @@ class Linear(Op):
     __slots__ = ("x", "W")
     symbol, formula = "linear", "{0} @ {1} + {2}"
     local = ("ḡ·{1}ᵀ", "{0}ᵀ·ḡ", "Σ ḡ")  # ḡ: order matters
+    fresh_grads = True  # every partial is a new product or sum (or a view of one)
 
     def forward(self, x, W, b):
         self.x, self.W = x, W

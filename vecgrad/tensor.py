@@ -347,12 +347,14 @@ class Tensor:
             )
         return seed.astype(self.dtype, copy=False)
 
-    def accumulate_grad(self, adjoint) -> None:
+    def accumulate_grad(self, adjoint, owned: bool = False) -> None:
         """Node protocol: add one backward pass's adjoint into ``grad``.
 
         Only leaves (and tensors that called ``retain_grad()``) keep it. The first
-        gradient is copied and later ones added out of place, so no two ``.grad`` arrays
-        share memory and an in-place update of one never changes another.
+        gradient is kept as it is when the backward pass says nothing else holds it
+        (``owned``: a fresh product such as xᵀ·ḡ) and copied otherwise; later ones are
+        added out of place. So no two ``.grad`` arrays share memory, and an in-place update
+        of one never changes another.
         """
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
@@ -370,9 +372,12 @@ class Tensor:
                     f"accumulate_grad: an adjoint of shape {np.shape(adjoint)} cannot be the "
                     f"gradient of a tensor of shape {self.shape}"
                 )
-            adjoint = np.broadcast_to(adjoint, self.shape)  # a number as seed: ∂root/∂root
+            adjoint, owned = np.broadcast_to(adjoint, self.shape), False  # a number as seed
         if self.grad is None:
-            self.grad = np.array(adjoint, dtype=self.dtype)  # a copy this tensor owns
+            if owned and type(adjoint) is np.ndarray and adjoint.dtype == self.dtype:
+                self.grad = adjoint  # nobody else holds it: no copy needed
+            else:
+                self.grad = np.array(adjoint, dtype=self.dtype)  # a copy this tensor owns
         elif isinstance(self.grad, Tensor):
             self.grad = self.grad + adjoint
         else:
