@@ -145,7 +145,8 @@ def _labels(where: str, target, shape: tuple) -> np.ndarray:
             f"(expected labels of shape {shape[:-1]})"
         )
     classes = shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    # As unsigned numbers, negative labels wrap around to huge ones: one max checks both ends.
+    if labels.size and labels.astype(np.uint64).max() >= classes:
         bad = (labels < 0) | (labels >= classes)
         raise ValueError(
             f"{where}: label {ops._first(labels, bad)}{ops._at(bad)} is out of range for "

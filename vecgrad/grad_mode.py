@@ -12,14 +12,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-_state = threading.local()
+
+class _State(threading.local):
+    enabled = True  # each thread starts with grad mode on (a class default: a fast lookup)
+
+
+_state = _State()
 
 F = TypeVar("F", bound=Callable)
 
 
 def is_grad_enabled() -> bool:
     """Return True when ops record the graph (the default)."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 class _GradMode:
