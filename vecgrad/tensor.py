@@ -614,7 +614,8 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
         array = array.astype(dtype, copy=False)
     elif not typed and (array.dtype == np.float64 or (float_ints and array.dtype.kind in "iub")):
         array = array.astype(np.float32)  # Python numbers: float32, deep learning's default
-    if array.dtype.kind == "f" and np.isnan(array).any():
+    # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
+    if array.dtype.kind == "f" and array.size and np.isnan(array.min()):
         bad = np.isnan(array)
         raise ValueError(f"{where}: got NaN{ops._at(bad)}, which has no derivative to follow")
     return array
