@@ -72,7 +72,9 @@ def summation(values) -> object:
     values = list(values)
     if not values:
         raise ValueError("summation: got no values to add")
-    if not any(isinstance(v, Value) for v in values) or any(_is_other_node(v) for v in values):
+    if not any(isinstance(v, Value) for v in values) or any(
+        _is_other_node(v, Value) for v in values
+    ):
         total = values[0]
         for v in values[1:]:
             total = total + v
@@ -94,7 +96,9 @@ def dot(ws, xs) -> object:
         raise ValueError(
             f"dot: needs two equally long, non-empty lists, got {len(ws)} and {len(xs)}"
         )
-    if any(_is_other_node(v) for v in ws + xs) or not any(isinstance(v, Value) for v in ws + xs):
+    if any(_is_other_node(v, Value) for v in ws + xs) or not any(
+        isinstance(v, Value) for v in ws + xs
+    ):
         total = 0.0
         for w, x in zip(ws, xs):
             total = total + w * x
@@ -104,8 +108,9 @@ def dot(ws, xs) -> object:
     return Value._from_op(op, op.forward(*[n.data for n in nodes]), nodes)
 
 
-def _is_other_node(x) -> bool:
-    """True for a node type other than Value (a Dual): it brings its own + and ×."""
-    from .value import Value
+def _is_other_node(x, value_type: type) -> bool:
+    """True for a node type other than Value (a Dual): it brings its own + and ×.
 
-    return not isinstance(x, Value) and hasattr(x, "log")
+    The caller passes Value in: an import here would run once per operand (hot in dot()).
+    """
+    return not isinstance(x, value_type) and hasattr(x, "log")
