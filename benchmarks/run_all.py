@@ -4,8 +4,10 @@
     python benchmarks/run_all.py --quick                                # a minute or two
 
 bench_scalar.py (scalargrad against micrograd), bench_mlp.py (vecgrad against PyTorch,
-HIPS autograd and hand-written numpy) and, where present, bench_jacobian.py, one after
-the other, each in its own process, so one never runs while another is timing.
+HIPS autograd and hand-written numpy) and, where present, bench_fashion_mnist.py (vecgrad
+against PyTorch: test accuracy per epoch) and bench_jacobian.py (forward against reverse
+mode), one after the other, each in its own process, so one never runs while another is
+timing.
 """
 
 from __future__ import annotations
@@ -18,28 +20,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# script → the arguments of a quick run (None: the script's own --quick, if it has one)
+# script → the arguments of a quick run
 BENCHMARKS = {
     "bench_scalar.py": ["--steps", "5", "--blocks", "1", "--chain", "1000", "100000"],
     "bench_mlp.py": ["--quick"],
-    "bench_jacobian.py": None,
+    "bench_fashion_mnist.py": ["--epochs", "1"],
+    "bench_jacobian.py": ["--sizes", "1", "16", "256"],
 }
-
-
-def quick_arguments(script: Path, arguments: list[str] | None) -> list[str]:
-    """The arguments that make ``script`` run briefly."""
-    if arguments is not None:
-        return arguments
-    usage = subprocess.run(
-        [sys.executable, str(script), "--help"], capture_output=True, text=True
-    ).stdout
-    return ["--quick"] if "--quick" in usage else []
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs of every benchmark")
-    parser.add_argument("--threads", type=int, help="BLAS/torch threads for bench_mlp.py")
+    parser.add_argument("--threads", type=int, help="BLAS/torch threads for the MLP benchmarks")
     args = parser.parse_args()
     failed = []
     for name, quick in BENCHMARKS.items():
@@ -48,8 +41,8 @@ def main() -> None:
             continue
         command = [sys.executable, str(script)]
         if args.quick:
-            command += quick_arguments(script, quick)
-        if args.threads is not None and name == "bench_mlp.py":
+            command += quick
+        if args.threads is not None and name in ("bench_mlp.py", "bench_fashion_mnist.py"):
             command += ["--threads", str(args.threads)]
         print(f"## {name}  ({' '.join(['python', f'benchmarks/{name}', *command[2:]])})")
         sys.stdout.flush()
