@@ -31,6 +31,7 @@ import numbers
 import numpy as np
 
 from . import ops
+from .numpy_protocol import NumpyDispatch, function_table, ufunc_table
 from .tensor import Tensor, as_array
 from .tensor import concatenate as tensor_concatenate
 from .tensor import matmul as tensor_matmul
@@ -39,7 +40,7 @@ from .tensor import minimum as tensor_minimum
 from .tensor import stack as tensor_stack
 
 
-class Dual:
+class Dual(NumpyDispatch):
     """A dual array ``value + tangent·ε``: an array and its derivative along one direction.
 
     ``value`` is a float array (or a Tensor, for reverse over forward); ``tangent`` has its
@@ -259,26 +260,6 @@ class Dual:
             "vecgrad.functional (use vecgrad.forward.softmax/log_softmax), or a numpy "
             "function with no rule; use d.value for the numbers alone"
         )
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """``ndarray @ Dual``, ``np.exp(d)``: numpy hands the call to the dual's rule."""
-        handler = _UFUNCS.get(ufunc)
-        if method != "__call__" or kwargs or handler is None:
-            raise TypeError(
-                f"numpy.{ufunc.__name__} is not supported on a forward-mode Dual (no tangent "
-                "rule): use d.value for the numbers alone"
-            )
-        return handler(*inputs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        """``np.sum(d)``, ``np.concatenate([a, b])``: numpy hands the call to vecgrad."""
-        handler = _FUNCTIONS.get(func)
-        if handler is None:
-            raise TypeError(
-                f"numpy.{func.__name__} is not supported on a forward-mode Dual (no tangent "
-                "rule): use d.value for the numbers alone"
-            )
-        return handler(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"Dual(value={_short(self.value)}, tangent={_short(self.tangent)})"
@@ -859,63 +840,18 @@ def _pow(base, exponent):
     return base.__pow__(exponent) if isinstance(base, Dual) else _apply(Power(), base, exponent)
 
 
-def _compare(compare):
-    return lambda a, b: compare(_plain(a), _plain(b))
-
-
-_UFUNCS = {
-    np.add: lambda a, b: _apply(Add(), a, b),
-    np.subtract: lambda a, b: _apply(Sub(), a, b),
-    np.multiply: lambda a, b: _apply(Mul(), a, b),
-    np.true_divide: lambda a, b: _apply(Div(), a, b),
-    np.power: _pow,
-    np.negative: lambda a: -a,
-    np.positive: lambda a: a,
-    np.log: lambda a: a.log(),
-    np.exp: lambda a: a.exp(),
-    np.sin: lambda a: a.sin(),
-    np.cos: lambda a: a.cos(),
-    np.tanh: lambda a: a.tanh(),
-    np.absolute: lambda a: a.abs(),
-    np.sqrt: lambda a: a**0.5,
-    np.square: lambda a: a**2,
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.matmul: matmul,
-    np.less: _compare(np.less),
-    np.less_equal: _compare(np.less_equal),
-    np.greater: _compare(np.greater),
-    np.greater_equal: _compare(np.greater_equal),
-    np.equal: _compare(np.equal),
-    np.not_equal: _compare(np.not_equal),
-}
-
-
-def _reduction(method: str):
-    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, **rest):
-        if dtype is not None or out is not None or rest:
-            raise TypeError(f"numpy.{method} on a Dual takes only axis and keepdims")
-        return getattr(a, method)(axis=axis, keepdims=keepdims)
-
-    return reduce
-
-
-_FUNCTIONS = {
-    np.sum: _reduction("sum"),
-    np.mean: _reduction("mean"),
-    np.max: _reduction("max"),
-    np.amax: _reduction("max"),
-    np.reshape: lambda a, shape=None, **kw: a.reshape(shape),
-    np.transpose: lambda a, axes=None: a.transpose(axes),
-    np.swapaxes: lambda a, axis1, axis2: a.swapaxes(axis1, axis2),
-    np.broadcast_to: lambda a, shape, subok=False: a.broadcast_to(shape),
-    np.concatenate: lambda arrays, axis=0: concatenate(arrays, axis),
-    np.stack: lambda arrays, axis=0: stack(arrays, axis),
-    np.matmul: matmul,
-    np.ndim: lambda a: a.ndim,
-    np.shape: lambda a: a.shape,
-    np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
-}
+# numpy hands np.exp(d), ndarray @ d, np.sum(d) ... to the dual's rules (numpy_protocol.py).
+Dual._numpy_refusal = "a forward-mode Dual (no tangent rule): use d.value for the numbers alone"
+Dual._ufuncs = ufunc_table(
+    _apply,
+    {"add": Add, "sub": Sub, "mul": Mul, "div": Div},
+    _pow,
+    maximum,
+    minimum,
+    matmul,
+    plain=_plain,
+)
+Dual._functions = function_table(lambda a: a, concatenate, stack, matmul, kind="Dual")
 
 __all__ = [
     "Dual",

@@ -31,6 +31,7 @@ from scalargrad.autodiff import backward_steps as run_backward_steps
 
 from . import ops
 from .grad_mode import enable_grad, is_grad_enabled
+from .numpy_protocol import NumpyDispatch, function_table, ufunc_table
 
 _KIND_NAMES = {
     "c": "complex numbers",
@@ -43,7 +44,7 @@ _KIND_NAMES = {
 }
 
 
-class Tensor:
+class Tensor(NumpyDispatch):
     """A node of the computational graph holding a numpy array.
 
     ``data`` is the array, ``grad`` the adjoint ∂root/∂self as an array of the same shape
@@ -404,27 +405,6 @@ class Tensor:
             )
         return self.data if dtype is None else self.data.astype(dtype, copy=bool(copy))
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """``ndarray * Tensor``, ``np.exp(t)``: numpy hands the call to vecgrad's op."""
-        handler = _UFUNCS.get(ufunc)
-        if method != "__call__" or kwargs or handler is None:
-            raise TypeError(
-                f"numpy.{ufunc.__name__}{'.' + method if method != '__call__' else ''}"
-                f"{' with ' + ', '.join(kwargs) if kwargs else ''} is not supported on vecgrad "
-                "Tensors (no gradient rule): use t.numpy() for the plain numbers"
-            )
-        return handler(*inputs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        """``np.sum(t)``, ``np.concatenate([a, b])``: numpy hands the call to vecgrad."""
-        handler = _FUNCTIONS.get(func)
-        if handler is None:
-            raise TypeError(
-                f"numpy.{func.__name__} is not supported on vecgrad Tensors: use a vecgrad op, "
-                "or t.numpy() for the plain numbers (no gradient)"
-            )
-        return handler(*args, **kwargs)
-
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Tensor as its graph; None (so the text repr) without ``dot``."""
         from scalargrad.draw import repr_svg
@@ -704,64 +684,21 @@ def _pow(base, exponent):
     return _binary(ops.Power(), base, exponent)
 
 
-def _compare(compare):
-    return lambda a, b: compare(_values(a), _values(b))
-
-
-_UFUNCS = {
-    np.add: lambda a, b: _binary(ops.Add(), a, b),
-    np.subtract: lambda a, b: _binary(ops.Sub(), a, b),
-    np.multiply: lambda a, b: _binary(ops.Mul(), a, b),
-    np.true_divide: lambda a, b: _binary(ops.Div(), a, b),
-    np.power: _pow,
-    np.negative: lambda a: -a,
-    np.positive: lambda a: a,
-    np.log: lambda a: a.log(),
-    np.exp: lambda a: a.exp(),
-    np.sin: lambda a: a.sin(),
-    np.cos: lambda a: a.cos(),
-    np.tanh: lambda a: a.tanh(),
-    np.absolute: lambda a: a.abs(),
-    np.sqrt: lambda a: a**0.5,
-    np.square: lambda a: a**2,
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.matmul: matmul,
-    np.less: _compare(np.less),
-    np.less_equal: _compare(np.less_equal),
-    np.greater: _compare(np.greater),
-    np.greater_equal: _compare(np.greater_equal),
-    np.equal: _compare(np.equal),
-    np.not_equal: _compare(np.not_equal),
-}
-
-
-def _reduction(method: str):
-    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, **rest):
-        if dtype is not None or out is not None or rest:
-            raise TypeError(f"numpy.{method} on a Tensor takes only axis and keepdims")
-        return getattr(_as_tensor(a), method)(axis=axis, keepdims=keepdims)
-
-    return reduce
-
-
 def _as_tensor(a) -> Tensor:
     return a if isinstance(a, Tensor) else Constant._node(as_array(a), None, (), False)
 
 
-_FUNCTIONS = {
-    np.sum: _reduction("sum"),
-    np.mean: _reduction("mean"),
-    np.max: _reduction("max"),
-    np.amax: _reduction("max"),
-    np.reshape: lambda a, shape=None, **kw: _as_tensor(a).reshape(shape),
-    np.transpose: lambda a, axes=None: _as_tensor(a).transpose(axes),
-    np.swapaxes: lambda a, axis1, axis2: _as_tensor(a).swapaxes(axis1, axis2),
-    np.broadcast_to: lambda a, shape, subok=False: _as_tensor(a).broadcast_to(shape),
-    np.concatenate: lambda arrays, axis=0: concatenate(arrays, axis),
-    np.stack: lambda arrays, axis=0: stack(arrays, axis),
-    np.matmul: matmul,
-    np.ndim: lambda a: _as_tensor(a).ndim,
-    np.shape: lambda a: _as_tensor(a).shape,
-    np.size: lambda a, axis=None: _as_tensor(a).size if axis is None else a.shape[axis],
-}
+# numpy hands np.exp(t), ndarray * t, np.sum(t) ... to vecgrad's ops (numpy_protocol.py).
+Tensor._numpy_refusal = (
+    "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
+)
+Tensor._ufuncs = ufunc_table(
+    _binary,
+    {"add": ops.Add, "sub": ops.Sub, "mul": ops.Mul, "div": ops.Div},
+    _pow,
+    maximum,
+    minimum,
+    matmul,
+    plain=_values,
+)
+Tensor._functions = function_table(_as_tensor, concatenate, stack, matmul, kind="Tensor")
