@@ -31,7 +31,7 @@ from typing import Any
 from . import ops
 from .autodiff import topological_order
 from .functions import cos, exp, log, maximum, minimum, relu, sigmoid, sin, tanh
-from .tables import Table
+from .tables import Renders, Table
 from .value import Value
 
 DOT = "\u0307"  # combining dot above: "v" + DOT + "3" reads v̇3 and renders \dot{v}_{3}
@@ -528,7 +528,7 @@ class _TraceNode:
         self.parents, self.name = parents, name
 
 
-class TangentTrace:
+class TangentTrace(Renders):
     """Records the dual ops run on its inputs; renders the forward tangent trace.
 
     >>> trace = TangentTrace()
@@ -634,18 +634,6 @@ class TangentTrace:
 
     def to_latex(self) -> str:
         return self.table().to_latex()
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def _repr_latex_(self) -> str:
-        return self.to_latex()
 
 
 def tangent_trace(

@@ -52,8 +52,24 @@ def latex_math(text: str) -> str:
     return _INDEXED.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", out)
 
 
+class Renders:
+    """Mixin: ``print`` shows ``to_text()``; Jupyter picks ``to_html``/``_markdown``/``_latex``."""
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+
 @dataclass
-class Table:
+class Table(Renders):
     """Rows of cells under a header; ``math_columns`` are rendered as math in LaTeX."""
 
     title: str
@@ -106,18 +122,6 @@ class Table:
             lines.append(" & ".join(cell(i, c) for i, c in enumerate(cells)) + r" \\")
         lines += [r"\hline", r"\end{tabular}"]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def _repr_latex_(self) -> str:
-        return self.to_latex()
 
 
 def _width(cell) -> int:
