@@ -149,11 +149,14 @@ def build_drawing(
     show_local: bool = False,
     highlight: Any = None,
     adjoints: Mapping[int, Any] | None = None,
+    flows: Mapping[tuple[int, int], str] | None = None,
 ) -> Drawing:
     """Return `draw_graph`'s drawing, reusing ``labels``; for the stepper's frames.
 
     ``adjoints`` (``id(node)`` → adjoint) replaces ``node.grad``: a node missing from it
-    shows ``?``, an adjoint the backward pass has not reached yet.
+    shows ``?``, an adjoint the backward pass has not reached yet. ``flows``
+    (``(id(child), slot)`` → label) marks the edges a partial adjoint just flowed back
+    along, into the highlighted node, and labels them with it.
     """
     labels = labels or Labels(root)
     if rankdir not in ("LR", "TB"):
@@ -204,6 +207,9 @@ def build_drawing(
             if show_local and not is_constant(parent):
                 local = labels.local(node, slot)
                 edge["label"] = _escape(f"∂{labels[node]}/∂{labels[parent]} = {local}")
+            if flows and (id(node), slot) in flows:  # a partial adjoint came back this way
+                edge.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.2", dir="back")
+                edge["label"] = _escape(flows[(id(node), slot)])
             graph.edge(ids[id(parent)], op_id, **edge)
         graph.edge(op_id, node_id)
     return graph

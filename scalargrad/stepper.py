@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from .autodiff import BackwardStep, backward_steps
 from .draw import Drawing, GraphvizNotFound, build_drawing, write_drawing
-from .labels import Labels, is_constant
+from .labels import Labels, format_value, is_constant
 from .trace import TraceRow, backward_row, forward_rows
 
 MAX_FRAMES = 300  # one dot run per frame: beyond this a stepper is slow and unreadable
@@ -83,6 +83,13 @@ class Stepper:
         done = self.steps[:index]
         adjoints = {id(step.node): step.adjoint for step in done}
         highlight = done[-1].node if done else None
+        # The edges the current node's partial adjoints flowed back along, with their terms.
+        flows = {
+            (id(p.child), p.slot): f"{self.labels.partial(p.child, p.slot)} = "
+            f"{format_value(p.value)}"
+            for p in (done[-1].partials if done else ())
+            if p.child is not None
+        }
         drawing = build_drawing(
             self.root,
             self.labels,
@@ -90,6 +97,7 @@ class Stepper:
             show_local=self.show_local,
             highlight=highlight,
             adjoints=adjoints,
+            flows=flows,
         )
         if index == 0:
             title = "Forward pass: every value computed, no adjoint yet"

@@ -193,3 +193,20 @@ def test_stepper_controls_move_through_the_frames_in_chromium(browser, tmp_path)
     assert state() == 6
     visible_rows = [r for r in browser.find_elements(By.CSS_SELECTOR, ".sg-row") if r.text]
     assert len(visible_rows) == 6  # backward rows appear as the steps reach them
+
+
+def test_each_frame_marks_the_edges_its_partial_adjoints_flowed_along():
+    from scalargrad import Stepper, lecture
+
+    stepper = Stepper(lecture.ln_x1_x1x2_sin_x2(2.0, 5.0))
+    flowing = [
+        [line for line in stepper[i].drawing.source.splitlines() if "dir=back" in line]
+        for i in range(len(stepper))
+    ]
+    assert flowing[0] == [] and flowing[1] == []  # the forward frame; the seed of v̄7
+    by_title = {stepper[i].title.split(": ")[-1]: flowing[i] for i in range(1, len(stepper))}
+    v2_edges = by_title["v̄2"]  # x2 feeds × and sin: two partial adjoints, two edges
+    assert len(v2_edges) == 2
+    assert any('label="v̄4·v1 = 2"' in edge for edge in v2_edges)
+    assert any('label="v̄5·cos(v2) = −0.284"' in edge for edge in v2_edges)
+    assert len(by_title["v̄3"]) == 1  # ln(x1) has one consumer, +
