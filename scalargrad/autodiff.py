@@ -110,30 +110,27 @@ def _steps(root, seed, vjp, kept=True):
     """
     may_own = not kept and vjp is None
     received = {root: [(None, 0, seed)]}  # node -> its partial adjoints so far
+    take = received.pop  # bound once: this loop runs for every node of every step
     for node in reversed(topological_order(root)):
-        partials = received.pop(node, None)
+        partials = take(node, None)
         if partials is None:  # reached only through constants: nothing flows here
             continue
-        adjoint = partials[0][2]
+        child, _, adjoint = partials[0]
         if len(partials) > 1:
             for extra in partials[1:]:
                 adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
             owned = may_own
         else:
-            child = partials[0][0]
             owned = may_own and child is not None and getattr(child.op, "fresh_grads", False)
         node.accumulate_grad(adjoint, owned)
         yield node, adjoint, partials
         op = node.op
         if op is None:
             continue
-        slot = 0
-        for parent, partial in zip(
-            node.parents, op.backward(adjoint) if vjp is None else vjp(node, adjoint)
-        ):
+        partials_out = op.backward(adjoint) if vjp is None else vjp(node, adjoint)
+        for slot, (parent, partial) in enumerate(zip(node.parents, partials_out)):
             if partial is not None and parent.requires_grad:
                 if parent in received:
                     received[parent].append((node, slot, partial))
                 else:
                     received[parent] = [(node, slot, partial)]
-            slot += 1

@@ -339,7 +339,7 @@ class Linear(Module):
 
     def forward(self, x) -> Tensor:
         x = _input(x, "Linear")
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if x.data.shape[-1:] != (self.in_features,):  # also refuses a 0-d x
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} "
                 f"must have {self.in_features} features on its last axis"

@@ -87,6 +87,12 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient (in place)."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if not (mu or wd):  # plain SGD, the common case: p ← p − lr·g and nothing else
+            for p in self.params:
+                g = p.grad
+                if g is not None:
+                    p.data -= lr * (g.data if isinstance(g, Tensor) else g)
+            return
         for i, p, g in self._grads():
             d = g + wd * p.data if wd else g
             if mu:

@@ -367,7 +367,8 @@ class Tensor(NumpyDispatch):
             else:
                 self.grad = self.grad + adjoint
             return
-        if getattr(adjoint, "shape", ()) != self.shape:
+        data = self.data
+        if getattr(adjoint, "shape", ()) != data.shape:
             if np.size(adjoint) != 1:
                 raise ValueError(
                     f"accumulate_grad: an adjoint of shape {np.shape(adjoint)} cannot be the "
@@ -375,14 +376,14 @@ class Tensor(NumpyDispatch):
                 )
             adjoint, owned = np.broadcast_to(adjoint, self.shape), False  # a number as seed
         if self.grad is None:
-            if owned and type(adjoint) is np.ndarray and adjoint.dtype == self.dtype:
+            if owned and type(adjoint) is np.ndarray and adjoint.dtype == data.dtype:
                 self.grad = adjoint  # nobody else holds it: no copy needed
             else:
-                self.grad = np.array(adjoint, dtype=self.dtype)  # a copy this tensor owns
+                self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
         elif isinstance(self.grad, Tensor):
             self.grad = self.grad + adjoint
         else:
-            self.grad = np.add(self.grad, adjoint, dtype=self.dtype)  # out of place
+            self.grad = np.add(self.grad, adjoint, dtype=data.dtype)  # out of place
 
     def zero_grad(self) -> None:
         """Forget the gradient (``grad`` back to None, as before any backward pass)."""
@@ -595,7 +596,8 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
     elif not typed and (array.dtype == np.float64 or (float_ints and array.dtype.kind in "iub")):
         array = array.astype(np.float32)  # Python numbers: float32, deep learning's default
     # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
-    if array.dtype.kind == "f" and array.size and np.isnan(array.min()):
+    # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar)
+    if array.dtype.kind == "f" and array.size and math.isnan(array.min()):
         bad = np.isnan(array)
         raise ValueError(f"{where}: got NaN{ops._at(bad)}, which has no derivative to follow")
     return array
