@@ -41,7 +41,7 @@ def _second_order_torch(fn, arrays, v, u):
     return second, grads
 
 
-def _compare(vecgrad_fn, torch_fn, arrays, seed=0):
+def _assert_second_order_matches_torch(vecgrad_fn, torch_fn, arrays, seed=0):
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(vecgrad_fn(*map(Tensor, arrays)).shape)
     u = [rng.standard_normal(a.shape) for a in arrays]
@@ -92,7 +92,7 @@ def test_every_table_op_second_order_against_pytorch(case):
         pairs = np.broadcast_arrays(*arrays)
         if case.away_from is None or np.vectorize(case.away_from)(*pairs).all():
             break
-    _compare(
+    _assert_second_order_matches_torch(
         lambda *ts: case.apply(vecgrad, *ts),
         lambda *ts: case.apply(torch, *ts),
         arrays,
@@ -154,7 +154,7 @@ SHAPE_OPS = [
 )
 def test_shape_ops_second_order_against_pytorch(name, ours, theirs, shapes):
     rng = np.random.default_rng(3)
-    _compare(ours, theirs, [rng.standard_normal(s) for s in shapes])
+    _assert_second_order_matches_torch(ours, theirs, [rng.standard_normal(s) for s in shapes])
 
 
 def test_hessian_vector_product_of_a_small_network_against_pytorch():

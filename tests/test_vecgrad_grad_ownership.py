@@ -13,7 +13,7 @@ from vecgrad import functional as F
 torch = pytest.importorskip("torch")
 
 
-def _no_two_share(*arrays):
+def _assert_no_two_share(*arrays):
     for i, a in enumerate(arrays):
         for b in arrays[i + 1 :]:
             assert not np.shares_memory(a, b)
@@ -44,7 +44,7 @@ def test_layer_gradients_are_correct_and_separate():
     for p, tp in zip(params, torch_params):
         assert p.grad.dtype == np.float32 and p.grad.flags.writeable
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-5, atol=1e-6)
-    _no_two_share(*(p.grad for p in params))
+    _assert_no_two_share(*(p.grad for p in params))
 
 
 def test_changing_one_gradient_in_place_changes_no_other():
@@ -70,7 +70,7 @@ def test_pass_through_adjoints_are_copied():
     a = Tensor(np.ones(3), requires_grad=True)
     b = Tensor(np.ones(3), requires_grad=True)
     (a + b).backward(np.array([1.0, 2.0, 3.0]))  # Add hands the same ḡ to both
-    _no_two_share(a.grad, b.grad)
+    _assert_no_two_share(a.grad, b.grad)
     a.grad[0] = 100
     np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
 
@@ -106,7 +106,7 @@ def test_retained_intermediate_and_leaf_are_separate():
     h = Tensor(rng.standard_normal((2, 3))) @ W
     h.retain_grad()
     (h @ V).sum().backward()
-    _no_two_share(h.grad, W.grad, V.grad)
+    _assert_no_two_share(h.grad, W.grad, V.grad)
 
 
 def test_steps_that_are_kept_do_not_share_with_gradients():
@@ -123,4 +123,4 @@ def test_create_graph_gradients_are_nodes_of_their_own():
     _loss(x, params).backward(create_graph=True)
     grads = [p.grad for p in params]
     assert all(isinstance(g, Tensor) for g in grads)
-    _no_two_share(*(g.data for g in grads))
+    _assert_no_two_share(*(g.data for g in grads))

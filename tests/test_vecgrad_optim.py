@@ -24,7 +24,7 @@ def _gradient_sequence(seed: int) -> list[list[np.ndarray]]:
     return steps
 
 
-def _run_both(torch, make_ours, make_theirs, seed=0):
+def _assert_steps_match_torch(torch, make_ours, make_theirs, seed=0):
     """Apply the same gradients with both optimizers; compare every parameter after each step."""
     rng = np.random.default_rng(seed + 100)
     start = [rng.standard_normal(shape) for shape in SHAPES]
@@ -59,7 +59,7 @@ SGD_SETTINGS = [
 @pytest.mark.parametrize("settings", SGD_SETTINGS, ids=lambda s: ",".join(s))
 def test_sgd_matches_torch_step_by_step(settings):
     torch = pytest.importorskip("torch")
-    _run_both(
+    _assert_steps_match_torch(
         torch,
         lambda ps: optim.SGD(ps, **settings),
         lambda ps: torch.optim.SGD(ps, **settings),
@@ -76,7 +76,7 @@ ADAM_SETTINGS = [
 @pytest.mark.parametrize("settings", ADAM_SETTINGS, ids=lambda s: ",".join(s) or "defaults")
 def test_adam_matches_torch_step_by_step(settings):
     torch = pytest.importorskip("torch")
-    _run_both(
+    _assert_steps_match_torch(
         torch,
         lambda ps: optim.Adam(ps, **settings),
         lambda ps: torch.optim.Adam(ps, **settings),

@@ -16,7 +16,7 @@ from vecgrad import Tensor
 torch = pytest.importorskip("torch")
 
 
-def _against_torch(vecgrad_fn, torch_fn, *arrays, seed=0, rtol=1e-10):
+def _assert_matches_torch(vecgrad_fn, torch_fn, *arrays, seed=0, rtol=1e-10):
     """Run one function through vecgrad and torch; compare the output and every gradient."""
     leaves = [Tensor(a, requires_grad=True) for a in arrays]
     out = vecgrad_fn(*leaves)
@@ -71,7 +71,7 @@ def matmul_shapes(draw):
 @given(matmul_shapes(), st.integers(0, 2**32 - 1))
 def test_matmul_against_pytorch(shapes, seed):
     x, W = _random(shapes[0], seed), _random(shapes[1], seed + 1)
-    _against_torch(lambda a, b: a @ b, torch.matmul, x, W, seed=seed + 2)
+    _assert_matches_torch(lambda a, b: a @ b, torch.matmul, x, W, seed=seed + 2)
 
 
 @given(matmul_shapes(), st.integers(0, 2**32 - 1))
@@ -126,13 +126,13 @@ def test_sum_and_mean_against_pytorch(case, seed):
     shape, axes, keepdims = case
     x = _random(shape, seed)
     dims = _torch_dims(axes, len(shape))
-    _against_torch(
+    _assert_matches_torch(
         lambda t: t.sum(axis=axes, keepdims=keepdims),
         lambda t: t.sum(dim=dims, keepdim=keepdims),
         x,
         seed=seed,
     )
-    _against_torch(
+    _assert_matches_torch(
         lambda t: vecgrad.mean(t, axis=axes, keepdims=keepdims),
         lambda t: t.mean(dim=dims, keepdim=keepdims),
         x,
@@ -147,7 +147,7 @@ def test_max_against_pytorch_ties_split_equally(case, seed, with_ties):
     # Small integers make ties common; PyTorch's amax splits ḡ equally between them too.
     x = rng.integers(0, 3, size=shape).astype(np.float64) if with_ties else _random(shape, seed)
     dims = _torch_dims(axes, len(shape))
-    _against_torch(
+    _assert_matches_torch(
         lambda t: t.max(axis=axes, keepdims=keepdims),
         lambda t: torch.amax(t, dim=dims, keepdim=keepdims),
         x,
@@ -181,17 +181,19 @@ def test_reshape_and_transpose_against_pytorch(shape, seed):
     x = _random(shape, seed)
     rng = np.random.default_rng(seed)
     flat = int(np.prod(shape))
-    _against_torch(lambda t: t.reshape(flat, -1), lambda t: t.reshape(flat, -1), x, seed=seed)
-    _against_torch(lambda t: t.reshape(-1), lambda t: t.reshape(-1), x, seed=seed)
+    _assert_matches_torch(
+        lambda t: t.reshape(flat, -1), lambda t: t.reshape(flat, -1), x, seed=seed
+    )
+    _assert_matches_torch(lambda t: t.reshape(-1), lambda t: t.reshape(-1), x, seed=seed)
     axes = tuple(int(a) for a in rng.permutation(len(shape)))
-    _against_torch(lambda t: t.transpose(axes), lambda t: t.permute(axes), x, seed=seed)
-    _against_torch(lambda t: t.T, lambda t: t.permute(tuple(reversed(range(t.ndim)))), x)
-    _against_torch(lambda t: t.swapaxes(0, -1), lambda t: t.transpose(0, -1), x, seed=seed)
+    _assert_matches_torch(lambda t: t.transpose(axes), lambda t: t.permute(axes), x, seed=seed)
+    _assert_matches_torch(lambda t: t.T, lambda t: t.permute(tuple(reversed(range(t.ndim)))), x)
+    _assert_matches_torch(lambda t: t.swapaxes(0, -1), lambda t: t.transpose(0, -1), x, seed=seed)
 
 
 def test_broadcast_to_sums_the_gradient_back():
     x = _random((3, 1), 0)
-    _against_torch(lambda t: t.broadcast_to((2, 3, 4)), lambda t: t.expand(2, 3, 4), x)
+    _assert_matches_torch(lambda t: t.broadcast_to((2, 3, 4)), lambda t: t.expand(2, 3, 4), x)
 
 
 def test_bias_broadcast_is_a_node_of_its_own():
@@ -230,14 +232,14 @@ def test_indexing_against_pytorch(index):
         return torch.as_tensor(part) if isinstance(part, np.ndarray) else part
 
     torch_index = tuple(map(as_torch, index)) if isinstance(index, tuple) else as_torch(index)
-    _against_torch(lambda t: t[index], lambda t: t[torch_index], x)
+    _assert_matches_torch(lambda t: t[index], lambda t: t[torch_index], x)
 
 
 def test_logits_at_the_labels():
     """``logits[range(n), labels]``: the entry of each row's label, as in the NLL loss."""
     logits = _random((5, 4), 6)
     labels = np.array([3, 0, 0, 2, 1])
-    leaf = _against_torch(
+    leaf = _assert_matches_torch(
         lambda t: t[range(5), labels],
         lambda t: t[torch.arange(5), torch.as_tensor(labels)],
         logits,
@@ -266,7 +268,7 @@ def test_concatenate_and_stack_against_pytorch(shape, seed):
     other = list(shape)
     other[axis] = int(rng.integers(1, 4))
     a, b, c = _random(shape, seed), _random(tuple(other), seed + 1), _random(shape, seed + 2)
-    _against_torch(
+    _assert_matches_torch(
         lambda *ts: vecgrad.concatenate(ts, axis=axis),
         lambda *ts: torch.cat(ts, dim=axis),
         a,
@@ -275,7 +277,7 @@ def test_concatenate_and_stack_against_pytorch(shape, seed):
         seed=seed,
     )
     stack_axis = int(rng.integers(-len(shape) - 1, len(shape) + 1))
-    _against_torch(
+    _assert_matches_torch(
         lambda *ts: vecgrad.stack(ts, axis=stack_axis),
         lambda *ts: torch.stack(ts, dim=stack_axis),
         a,
