@@ -181,3 +181,24 @@ def test_bad_targets_name_the_function_and_the_value(call, error, message):
     logits = Tensor(np.zeros((3, 10)), requires_grad=True)
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         call(logits)
+
+
+@pytest.mark.parametrize("shape", [(100, 10), (32, 32), (31, 10), (40, 33)])
+def test_row_max_fast_path_matches_pytorch(shape):
+    """Many short rows take softmax's row max from a transposed copy: same numbers."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(sum(shape))
+    logits = rng.standard_normal(shape).astype(np.float32) * 30
+    logits[0, :3] = logits[0].max() + 5.0  # a tie for the row max
+    logits[1, 2] = -np.inf  # a class that can never win
+    labels = rng.integers(3, shape[1], shape[0])
+    x = vecgrad.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, labels)
+    loss.backward()
+    t = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(t, torch.tensor(labels))
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-5)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-4, atol=1e-6)
+    probs = F.softmax(vecgrad.tensor(logits), axis=-1).data
+    np.testing.assert_allclose(probs, torch.softmax(t.detach(), -1).numpy(), atol=1e-6)
