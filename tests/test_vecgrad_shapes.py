@@ -292,3 +292,20 @@ def test_concatenate_mixes_tensors_and_arrays():
     assert isinstance(joined, Tensor)
     (joined * np.arange(4)).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 3.0])
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+def test_min_reduction_against_pytorch_ties_split_equally(axis):
+    torch = pytest.importorskip("torch")
+    data = np.array([[3.0, -1.0, -1.0], [0.5, 2.0, -4.0]])  # a tie in row 0
+    x = Tensor(data, requires_grad=True)
+    out = x.min(axis=axis, keepdims=True)
+    out.backward(np.ones(out.shape))
+    t = torch.tensor(data, requires_grad=True)
+    dims = (0, 1) if axis is None else axis
+    expected = torch.amin(t, dim=dims, keepdim=True)
+    expected.backward(torch.ones_like(expected))
+    np.testing.assert_allclose(out.data, expected.detach().numpy())
+    np.testing.assert_allclose(x.grad, t.grad.numpy())
+    with pytest.raises(TypeError, match="vecgrad.minimum"):
+        x.min(Tensor(data))

@@ -253,6 +253,19 @@ class Tensor(NumpyDispatch):
             )
         return apply_op(ops.Max(axis, keepdims), self)
 
+    def min(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The smallest entry over ``axis``: min x = −max(−x), so ties share ḡ as in max.
+
+        The elementwise minimum of two tensors is ``vecgrad.minimum(a, b)``.
+        """
+        if axis is not None and not isinstance(axis, (int, np.integer, tuple, list)):
+            raise TypeError(
+                f"min: Tensor.min(axis) is the reduction (as in numpy), got axis of type "
+                f"{type(axis).__name__}; the elementwise minimum of two tensors is "
+                "vecgrad.minimum(a, b)"
+            )
+        return -((-self).max(axis, keepdims))
+
     def reshape(self, *shape) -> Tensor:
         """The same entries in a new shape (one entry may be −1), as ``numpy.reshape``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
