@@ -37,7 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .train_mnist import Config, Split, add_train_arguments, load_data, train, validate
+from .train_mnist import (
+    Config,
+    Split,
+    add_train_arguments,
+    config_from_flags,
+    load_data,
+    train,
+    validate,
+)
 
 try:  # POSIX only: elsewhere two sweeps on one results file are not prevented
     import fcntl
@@ -810,18 +818,10 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     Exit status 0 when every run succeeded, 1 when some failed twice (the table shows the
     others), 2 for bad arguments (before any training).
     """
-    config = Config(
+    config = config_from_flags(
+        args,
         data_dir=args.data_dir.resolve() if args.data_dir else None,  # workers may have other cwd
-        dataset=args.dataset,
-        hidden=tuple(args.hidden),
-        activation=args.activation,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        momentum=args.momentum,
-        optimizer=args.optimizer,
-        dropout=args.dropout,
-        seed=args.seed,
+        l2=0.0,  # each run sets its own λ
         out=None,
         progress=False,
     )

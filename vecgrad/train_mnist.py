@@ -348,9 +348,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``vecgrad-mnist train``: check the flags, load the data, train, write the outputs."""
-    config = Config(
+def config_from_flags(args: argparse.Namespace, **overrides) -> Config:
+    """Return the `Config` that train's flags describe; ``overrides`` replace fields."""
+    fields = dict(
         data_dir=args.data_dir,
         dataset=args.dataset,
         hidden=tuple(args.hidden),
@@ -366,6 +366,12 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out=args.out,
         progress=not args.no_progress,
     )
+    return Config(**{**fields, **overrides})
+
+
+def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``vecgrad-mnist train``: check the flags, load the data, train, write the outputs."""
+    config = config_from_flags(args)
     try:
         validate(config)
         data = load_data(config)
