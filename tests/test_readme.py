@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,39 @@ def test_readme_example_runs(index, tmp_path):
         env=dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(REPO)),
     )
     assert result.returncode == 0, f"README example {index} failed:\n{code}\n{result.stderr}"
+
+
+def test_bare_pytest_collects_from_the_repository_root():
+    """The README's `pytest` (not `python -m pytest`) imports `tests.op_table` too."""
+    pytest_command = Path(sys.executable).with_name("pytest")
+    if not pytest_command.exists():
+        pytest.skip("no pytest script beside this interpreter")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [
+            str(pytest_command),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_parity.py",
+            "tests/test_vecgrad_ops.py",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in result.stdout.lower()
+
+
+def test_ci_runs_the_readme_blocks_verbatim():
+    """`.ci/run` takes the README's first two bash blocks: the main job, then the tests."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", (REPO / "README.md").read_text(), re.S | re.M)
+    assert "vecgrad-mnist" in blocks[0]
+    assert blocks[1].strip().endswith("&& pytest")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "readme_block.py 1" in ci and "readme_block.py 2" in ci
+    assert "python3 -m venv" in ci
