@@ -45,10 +45,10 @@ def main(argv=None) -> None:
     import torch
 
     from vecgrad import Tensor
-    from vecgrad.data import DataLoader, load_fashion_mnist
+    from vecgrad.apps.data import DataLoader, load_fashion_mnist
+    from vecgrad.apps.train_mnist import Config, build_model, evaluate, make_rngs
     from vecgrad.functional import cross_entropy
     from vecgrad.optim import SGD
-    from vecgrad.train_mnist import Config, build_model, evaluate, make_rngs
 
     torch.set_num_threads(args.threads)
     (X_train, y_train), (X_test, y_test) = load_fashion_mnist(args.data_dir, download=False)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import vecgrad
-from scalargrad.tables import Table
+from scalargrad.display.tables import Table
 
 
 @dataclass

@@ -255,7 +255,7 @@ def proc_status_kib(field: str) -> int:
 def prepare_data(folder: Path, examples: int, seed: int) -> tuple[Path, str]:
     """Save the training set as one .npz for the children; say where it came from."""
     try:
-        from vecgrad.data import load_fashion_mnist
+        from vecgrad.apps.data import load_fashion_mnist
 
         (X, y), _ = load_fashion_mnist(download=False, progress=False)
         source = "Fashion-MNIST training set"

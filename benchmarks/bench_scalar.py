@@ -23,7 +23,7 @@ import tracemalloc
 import numpy as np
 
 from scalargrad import Value, summation
-from scalargrad.datasets import make_moons
+from scalargrad.apps.datasets import make_moons
 from scalargrad.nn import MLP
 
 

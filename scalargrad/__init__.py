@@ -1,5 +1,9 @@
 """scalargrad: reverse-mode automatic differentiation, one scalar per node.
 
+The engine (``Value``, its ops, the graph walk) needs only the standard library and numpy;
+the display layer (``draw_graph``, ``forward_trace``, ``Stepper`` …, in
+``scalargrad.display``) is imported on first use, and with it graphviz.
+
 >>> from scalargrad import Value, log, sin
 >>> x1, x2 = Value(2.0, name="x1"), Value(5.0, name="x2")
 >>> y = log(x1) + x1 * x2 - sin(x2)
@@ -8,8 +12,9 @@
 (11.652, 5.5, 1.716)
 """
 
+from importlib import import_module
+
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
-from .draw import GraphvizNotFound, draw_graph, to_dot, to_svg
 from .functions import (
     cos,
     dot,
@@ -24,8 +29,6 @@ from .functions import (
     summation,
     tanh,
 )
-from .stepper import Stepper
-from .trace import backward_trace, forward_trace
 from .value import Constant, Value
 
 __all__ = [
@@ -55,3 +58,21 @@ __all__ = [
     "backward_trace",
     "Stepper",
 ]
+
+# The display layer, imported when a name from it is first used (it imports graphviz).
+_DISPLAY = {
+    "draw_graph": "draw",
+    "to_dot": "draw",
+    "to_svg": "draw",
+    "GraphvizNotFound": "draw",
+    "forward_trace": "trace",
+    "backward_trace": "trace",
+    "Stepper": "stepper",
+}
+
+
+def __getattr__(name: str):
+    """``scalargrad.draw_graph`` and the other display names, imported on first use."""
+    if name in _DISPLAY:
+        return getattr(import_module(f".display.{_DISPLAY[name]}", __name__), name)
+    raise AttributeError(f"module 'scalargrad' has no attribute {name!r}")

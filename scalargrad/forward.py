@@ -30,8 +30,8 @@ from typing import Any
 
 from . import ops
 from .autodiff import topological_order
+from .display.tables import Renders, Table
 from .functions import cos, exp, log, maximum, minimum, relu, sigmoid, sin, tanh
-from .tables import Renders, Table
 from .value import Value
 
 DOT = "\u0307"  # combining dot above: "v" + DOT + "3" reads v̇3 and renders \dot{v}_{3}

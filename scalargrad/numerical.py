@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .autodiff import topological_order
+from .display.tables import Table
 from .forward import parameter_names
-from .tables import Table
 from .value import Value
 
 EPS = sys.float_info.epsilon  # 2.2e-16: the spacing of floats near 1

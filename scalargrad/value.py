@@ -157,7 +157,7 @@ class Value:
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Value as its graph; None (so the text repr) without ``dot``."""
-        from .draw import repr_svg
+        from .display.draw import repr_svg
 
         return repr_svg(self)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scalargrad.cli import main
+from scalargrad.apps.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 LECTURE = ["draw", "ln(x1) + x1*x2 - sin(x2)", "--at", "x1=2", "x2=5"]

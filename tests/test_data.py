@@ -1,4 +1,4 @@
-"""vecgrad.data: the shipped hashes, load_mnist / load_fashion_mnist, and DataLoader.
+"""vecgrad.apps.data: the shipped hashes, load_mnist / load_fashion_mnist, and DataLoader.
 
 Oracles: the shared SHA256SUMS and hashlib for the pinned hashes; published class counts
 of MNIST and Fashion-MNIST; the shared README's description of the 5,000-image subset;
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecgrad.data import (
+from vecgrad.apps.data import (
     FASHION_MNIST,
     MNIST,
     DataLoader,
@@ -261,11 +261,13 @@ def test_fashion_mnist_found_where_debian_installs_it(cache, refused):
 
 
 def test_read_idx_and_the_downloader_are_reexported():
-    import vecgrad.download
-    import vecgrad.idx
+    import vecgrad.apps.download
+    import vecgrad.apps.idx
 
-    assert read_idx is vecgrad.idx.read_idx and IDXFormatError is vecgrad.idx.IDXFormatError
-    assert DownloadError is vecgrad.download.DownloadError
+    assert (
+        read_idx is vecgrad.apps.idx.read_idx and IDXFormatError is vecgrad.apps.idx.IDXFormatError
+    )
+    assert DownloadError is vecgrad.apps.download.DownloadError
 
 
 # --- the import stays light ----------------------------------------------------------------------
@@ -273,7 +275,7 @@ def test_read_idx_and_the_downloader_are_reexported():
 
 def test_import_does_not_load_the_download_machinery():
     code = (
-        "import sys, vecgrad.data; "
+        "import sys, vecgrad.apps.data; "
         "print(sorted(m for m in ('tqdm', 'urllib.request') if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

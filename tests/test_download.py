@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from vecgrad.download import DownloadError, cache_dir, download, download_file, sha256_of
-from vecgrad.idx import read_idx
+from vecgrad.apps.download import DownloadError, cache_dir, download, download_file, sha256_of
+from vecgrad.apps.idx import read_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
 pytestmark = pytest.mark.skipif(

@@ -11,7 +11,7 @@ import pytest
 
 import scalargrad
 from scalargrad import GraphvizNotFound, Value, draw_graph, log, maximum, sin, to_dot, to_svg
-from scalargrad.draw import render, repr_svg
+from scalargrad.display.draw import render, repr_svg
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None,

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from scalargrad.expression import (
+from scalargrad.apps.expression import (
     MAX_DEPTH,
     MAX_LENGTH,
     ExpressionError,
     build_expression,
     parse_expression,
 )
-from scalargrad.trace import forward_rows
+from scalargrad.display.trace import forward_rows
 
 
 def grads(text: str, **values: float):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecgrad.idx import IDXFormatError, read_idx
+from vecgrad.apps.idx import IDXFormatError, read_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
 needs_shared = pytest.mark.skipif(

@@ -2,7 +2,8 @@
 
 import pytest
 
-from scalargrad import Value, lecture, sigmoid
+from scalargrad import Value, sigmoid
+from scalargrad.apps import lecture
 
 
 def test_ln_x1_plus_x1x2_minus_sin_x2():

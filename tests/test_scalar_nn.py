@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from scalargrad import Value
-from scalargrad.datasets import make_moons
+from scalargrad.apps.datasets import make_moons
+from scalargrad.apps.train_moons import Config, train
 from scalargrad.nn import MLP
 from scalargrad.optim import SGD
-from scalargrad.train_moons import Config, train
 
 
 def test_make_moons_is_balanced_and_seeded():

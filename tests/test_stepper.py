@@ -10,7 +10,7 @@ import tempfile
 import pytest
 
 from scalargrad import GraphvizNotFound, Stepper, Value, backward_steps, log, sin
-from scalargrad.stepper import MAX_FRAMES
+from scalargrad.display.stepper import MAX_FRAMES
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None,
@@ -196,7 +196,8 @@ def test_stepper_controls_move_through_the_frames_in_chromium(browser, tmp_path)
 
 
 def test_each_frame_marks_the_edges_its_partial_adjoints_flowed_along():
-    from scalargrad import Stepper, lecture
+    from scalargrad import Stepper
+    from scalargrad.apps import lecture
 
     stepper = Stepper(lecture.ln_x1_x1x2_sin_x2(2.0, 5.0))
     flowing = [

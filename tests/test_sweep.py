@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vecgrad.sweep import (
+from vecgrad.apps.sweep import (
     COURSE_MNIST,
     ResultsFile,
     ResultsFileWarning,
@@ -38,7 +38,7 @@ from vecgrad.sweep import (
     sweep,
     zero_position,
 )
-from vecgrad.train_mnist import Config, load_data, main
+from vecgrad.apps.train_mnist import Config, load_data, main
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
@@ -51,11 +51,11 @@ def needs_mnist() -> None:
 
 
 def command(*args: str | Path, out: Path) -> list[str]:
-    """``python -m vecgrad.train_mnist sweep`` on the 5k MNIST subset, writing into ``out``."""
+    """``python -m vecgrad.apps.train_mnist sweep`` on the 5k MNIST subset, writing into ``out``."""
     return [
         sys.executable,
         "-m",
-        "vecgrad.train_mnist",
+        "vecgrad.apps.train_mnist",
         "sweep",
         "--data-dir",
         str(MNIST_5K),

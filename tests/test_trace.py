@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import Value, backward_steps, backward_trace, forward_trace, log, maximum, sin
-from scalargrad.labels import Labels, format_number, format_value
-from scalargrad.tables import Table
-from scalargrad.trace import backward_rows, forward_rows
+from scalargrad.display.labels import Labels, format_number, format_value
+from scalargrad.display.tables import Table
+from scalargrad.display.trace import backward_rows, forward_rows
 
 
 def lecture_y():

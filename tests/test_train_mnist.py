@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from vecgrad import Tensor
-from vecgrad.data import DataLoader
-from vecgrad.functional import l2_penalty
-from vecgrad.train_mnist import (
+from vecgrad.apps.data import DataLoader
+from vecgrad.apps.train_mnist import (
     Config,
     build_model,
     evaluate,
@@ -25,6 +24,7 @@ from vecgrad.train_mnist import (
     make_rngs,
     train,
 )
+from vecgrad.functional import l2_penalty
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_5K = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
@@ -184,7 +184,7 @@ def test_evaluate_counts_correct_predictions():
 def run_command(*flags: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "vecgrad.train_mnist", *flags],
+        [sys.executable, "-m", "vecgrad.apps.train_mnist", *flags],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -294,7 +294,7 @@ def test_no_network_prints_where_to_put_the_files_and_exits_2(monkeypatch, tmp_p
     import dataclasses
     import socket
 
-    from vecgrad import data, train_mnist
+    from vecgrad.apps import data, train_mnist
 
     with socket.socket() as closed:  # a port nobody listens on: connections are refused
         closed.bind(("127.0.0.1", 0))

@@ -399,7 +399,7 @@ def test_drawing_and_traces_show_shapes_and_small_values():
     loss = F.cross_entropy(x @ W + b, [1])
     dot = scalargrad.to_dot(loss)
     assert "(2, 3) float64" in dot and "broadcast" in dot and "@" in dot
-    rows = [str(row) for row in scalargrad.trace.forward_rows(loss)]
+    rows = [str(row) for row in scalargrad.display.trace.forward_rows(loss)]
     assert rows[3:6] == [
         "v4 = v1 @ v2 = (1, 3) float64 [[3, 3, 3]]",
         "v5 = broadcast(v3) = (1, 3) float64 [[0, 0, 0]]",
@@ -423,7 +423,7 @@ def test_import_vecgrad_leaves_the_heavy_submodules_for_later():
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
     )
-    for lazy in ("vecgrad.nn", "vecgrad.optim", "vecgrad.data", "vecgrad.download"):
+    for lazy in ("vecgrad.nn", "vecgrad.optim", "vecgrad.apps.data", "vecgrad.apps.download"):
         assert lazy not in loaded.stdout
 
 

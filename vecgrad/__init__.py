@@ -10,8 +10,10 @@
 (7.0, [[0.0, 0.0], [1.0, -1.0]])
 
 The graph walk, drawing and step-through are scalargrad's (``scalargrad.draw_graph(loss)``,
-``loss.backward_steps()``). ``vecgrad.nn``, ``vecgrad.optim`` and ``vecgrad.data`` are
-imported when first used, so ``import vecgrad`` stays fast.
+``loss.backward_steps()``). ``vecgrad.nn`` and ``vecgrad.optim`` are imported when first
+used, so ``import vecgrad`` stays fast. The applications (MNIST data, ``vecgrad-mnist``,
+the sweep) live in ``vecgrad.apps``: they use the library, and the library never imports
+them.
 """
 
 from importlib import import_module
@@ -74,7 +76,7 @@ __all__ = [
     "gradcheck",
 ]
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "datasets", "download", "idx"}
+_LAZY_SUBMODULES = {"nn", "optim"}
 
 
 def __getattr__(name: str):

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from scalargrad.display.labels import Labels
+from scalargrad.display.tables import Table
 from scalargrad.forward import parameter_names
-from scalargrad.labels import Labels
 from scalargrad.numerical import default_step
-from scalargrad.tables import Table
 
 from .grad_mode import enable_grad, no_grad
 from .tensor import Tensor, as_array

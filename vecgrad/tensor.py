@@ -421,7 +421,7 @@ class Tensor(NumpyDispatch):
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Tensor as its graph; None (so the text repr) without ``dot``."""
-        from scalargrad.draw import repr_svg
+        from scalargrad.display.draw import repr_svg
 
         return repr_svg(self)
 

@@ -9,7 +9,7 @@ topological order: the node's adjoint as the sum of the partial adjoints it rece
 
     v̄2 = v̄5·cos(v2) + v̄4·v1 = −0.284 + 2 = 1.716
 
-Both render through `scalargrad.tables.Table` (text, Markdown, HTML, LaTeX). The
+Both render through `scalargrad.display.tables.Table` (text, Markdown, HTML, LaTeX). The
 backward trace is *not* a second backward pass: it presents the steps of
 `scalargrad.autodiff.backward_steps`, which is what ``Value.backward()`` runs.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .autodiff import BackwardStep, backward_steps
+from ..autodiff import BackwardStep, backward_steps
 from .labels import MINUS, Labels, format_value, is_constant
 from .tables import Table
 

@@ -7,7 +7,7 @@
 The loaders look for the four standard IDX files (gzipped or not) in ``root`` if given,
 else in the cache (``$VECGRAD_DATA/<dataset>``, or ``~/.cache/vecgrad/<dataset>``) and the
 places a system package installs them; missing files are downloaded from the mirrors,
-checked against their published SHA-256 (see `vecgrad.download`).
+checked against their published SHA-256 (see `vecgrad.apps.download`).
 This module yields numpy arrays only: wrapping them in Tensors is the training code's job.
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vecgrad.download import DownloadError, cache_dir, download, download_file, sha256_of
-from vecgrad.idx import IDXFormatError, parse_idx, read_idx
+from vecgrad.apps.download import DownloadError, cache_dir, download, download_file, sha256_of
+from vecgrad.apps.idx import IDXFormatError, parse_idx, read_idx
 
 __all__ = [
     "DataLoader",

@@ -134,7 +134,7 @@ def _fetch(url: str, out, name: str, timeout: float, progress: bool) -> str:
 
     Network faults become `_MirrorFailed`; local faults (a full disk) propagate.
     """
-    # Imported here so that `import vecgrad.data` stays fast for users who never download.
+    # Imported here so that `import vecgrad.apps.data` stays fast for users who never download.
     import http.client
     import urllib.error
     import urllib.request

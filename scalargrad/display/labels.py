@@ -15,7 +15,7 @@ import numbers
 import re
 from typing import Any
 
-from .autodiff import topological_order
+from ..autodiff import topological_order
 
 MINUS = "−"  # U+2212, the minus sign of the lecture notes and of ops.py's templates
 BAR = "\u0304"  # combining macron: "v" + BAR + "2" reads v̄2, the adjoint of v2

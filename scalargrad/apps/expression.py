@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import functions, ops
-from .value import Value
+from .. import functions, ops
+from ..value import Value
 
 MAX_LENGTH = 2000  # characters of expression text
 MAX_DEPTH = 100  # levels of nesting (parentheses, calls, operators)

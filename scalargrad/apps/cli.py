@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .autodiff import backward_steps
-from .draw import FORMATS, GraphvizNotFound, draw_graph, write_drawing
+from ..autodiff import backward_steps
+from ..display.draw import FORMATS, GraphvizNotFound, draw_graph, write_drawing
+from ..display.stepper import MAX_FRAMES, Stepper
+from ..display.trace import backward_trace, forward_trace
 from .expression import FUNCTIONS, ExpressionError, parse_expression
-from .stepper import MAX_FRAMES, Stepper
-from .trace import backward_trace, forward_trace
 
 EXIT_ERROR = 2  # as argparse uses for bad usage
 _SUFFIX_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}

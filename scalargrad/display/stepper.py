@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .autodiff import BackwardStep, backward_steps
+from ..autodiff import BackwardStep, backward_steps
 from .draw import Drawing, GraphvizNotFound, build_drawing, write_drawing
 from .labels import Labels, format_value, is_constant
 from .trace import TraceRow, backward_row, forward_rows

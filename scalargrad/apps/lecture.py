@@ -5,8 +5,8 @@ Shared by the tests, the notebooks and ``scalargrad-moons`` (which draws them).
 
 from __future__ import annotations
 
-from .functions import log, maximum, sigmoid, sin
-from .value import Value
+from ..functions import log, maximum, sigmoid, sin
+from ..value import Value
 
 
 def ln_x1_x1x2_sin_x2(x1: float = 2.0, x2: float = 5.0) -> Value:

@@ -1,6 +1,6 @@
 """Train micrograd's demo with scalargrad: a 2-16-16-1 MLP on 100 two-moons points.
 
-Run ``scalargrad-moons`` (or ``python -m scalargrad.train_moons``). It prints the loss and
+Run ``scalargrad-moons`` (or ``python -m scalargrad.apps.train_moons``). It prints the loss and
 accuracy as it trains and writes, to ``--out`` (default ``out/moons``): the decision
 boundary (PNG) and the three lecture graphs after their backward pass (SVG, which needs
 Graphviz's ``dot``; without it the DOT text is written instead and the message says how
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..functions import summation
+from ..nn import MLP
+from ..optim import SGD
+from ..value import Value
 from .datasets import make_moons
-from .functions import summation
-from .nn import MLP
-from .optim import SGD
-from .value import Value
 
 
 @dataclass
@@ -89,8 +89,8 @@ def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path)
 
 def write_lecture_graphs(out: Path) -> list[Path]:
     """Draw the lecture's three graphs after their backward pass; return the files."""
+    from ..display.draw import GraphvizNotFound, to_dot, to_svg
     from . import lecture
-    from .draw import GraphvizNotFound, to_dot, to_svg
 
     written = []
     for name, build in lecture.EXAMPLES.items():

@@ -1,7 +1,7 @@
 """Train an MLP on MNIST or Fashion-MNIST with vecgrad: the ``vecgrad-mnist`` command.
 
     vecgrad-mnist --data-dir ../shared/data/mnist-5k        # 784-100-10, ReLU, SGD lr 0.1
-    python -m vecgrad.train_mnist --dataset fashion-mnist --hidden 256 128 --epochs 5
+    python -m vecgrad.apps.train_mnist --dataset fashion-mnist --hidden 256 128 --epochs 5
 
 Cross-entropy plus λ·Σ‖W‖² over the weight matrices (``--l2 λ``, the course's L2 term;
 the biases are not penalised), minibatches reshuffled every epoch. Each epoch prints
@@ -9,7 +9,7 @@ its training loss, training accuracy, test accuracy and seconds; ``--out`` recei
 metrics.json, model.npz and PNG plots. The same seed gives the same run.
 ``train`` is the default command: ``vecgrad-mnist --epochs 3`` is
 ``vecgrad-mnist train --epochs 3``. ``vecgrad-mnist sweep --l2 0 1e-4 --runs 5`` trains
-one MLP per (λ, seed) and tabulates the accuracies (`vecgrad.sweep`).
+one MLP per (λ, seed) and tabulates the accuracies (`vecgrad.apps.sweep`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from . import nn, optim
+from .. import nn, optim
+from ..functional import cross_entropy, l2_penalty
+from ..grad_mode import no_grad
+from ..tensor import Tensor
 from .data import DataLoader, load_fashion_mnist, load_mnist
 from .download import DownloadError
-from .functional import cross_entropy, l2_penalty
-from .grad_mode import no_grad
-from .tensor import Tensor
 
 DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 CLASS_NAMES = {
@@ -395,14 +395,14 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags of ``vecgrad-mnist sweep`` (see `vecgrad.sweep`)."""
+    """Add the flags of ``vecgrad-mnist sweep`` (see `vecgrad.apps.sweep`)."""
     from .sweep import add_sweep_arguments  # imported when used: sweep imports this module
 
     add_sweep_arguments(parser)
 
 
 def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``vecgrad-mnist sweep``: one run per (λ, seed), then the table (see `vecgrad.sweep`)."""
+    """``vecgrad-mnist sweep``: one run per (λ, seed), then the table (see `vecgrad.apps.sweep`)."""
     from .sweep import run_sweep
 
     return run_sweep(args, parser)
