@@ -86,3 +86,17 @@ def test_the_engine_never_imports_the_display_layer_at_import_time():
             if isinstance(node, ast.ImportFrom) and node.module and "display" in node.module:
                 offenders.append(f"{path.relative_to(REPO)}: from {node.module}")
     assert not offenders, offenders
+
+
+def test_every_package_folder_is_a_package():
+    """setuptools' package discovery ships only folders with an __init__.py."""
+    missing = [
+        str(folder.relative_to(REPO))
+        for package in ("scalargrad", "vecgrad")
+        for folder in [REPO / package, *(REPO / package).rglob("*")]
+        if folder.is_dir()
+        and folder.name != "__pycache__"
+        and any(folder.glob("*.py"))
+        and not (folder / "__init__.py").exists()
+    ]
+    assert not missing, missing
