@@ -1,0 +1,1 @@
+"""Applications built on vecgrad: they use the library and are never used by it."""
