@@ -134,10 +134,25 @@ def test_options_rankdir_grad_local_highlight():
 def test_draw_graph_is_a_graphviz_digraph():
     import graphviz
 
-    root, _ = lecture_graphs()[1]
+    root, _ = lecture_graphs()[1]  # f = x / (x + y)
     graph = draw_graph(root)
     assert isinstance(graph, graphviz.Digraph)
-    assert graph.source == to_dot(root)
+    assert graph.graph_attr["rankdir"] == "LR"
+    # Read the graph back from the Digraph's own statements: one value node per Value, one
+    # op node per op, and an edge per operand slot (x feeds both + and /).
+    ops = dict(re.findall(r"^\t(n\d+)_op \[label=\"(.)\"", graph.source, re.M))
+    assert ops == {"n2": "+", "n3": "/"}
+    titles = dict(re.findall(r"^\t(n\d+) \[label=<<table.*?<b>(.*?)</b>", graph.source, re.M))
+    assert titles == {"n0": "x = v1", "n1": "y = v2", "n2": "v3", "n3": "v4"}
+    edges = re.findall(r"^\t(\w+) -> (\w+)$", graph.source, re.M)
+    assert edges == [
+        ("n0", "n2_op"),
+        ("n1", "n2_op"),
+        ("n2_op", "n2"),
+        ("n0", "n3_op"),
+        ("n2", "n3_op"),
+        ("n3_op", "n3"),
+    ]
 
 
 def test_labels_are_escaped_for_graphviz():
