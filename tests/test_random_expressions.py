@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -55,13 +55,15 @@ class Expression:
     inputs: list[np.ndarray]
     nodes: list[tuple[OpCase, tuple[int, ...]]]
     cotangent: np.ndarray | None = None  # ḡ of the output (tensor mode), else 1
-    labels: list[str] = field(default_factory=list)
+    labels: np.ndarray | None = None  # if set, the output is cross_entropy(last node, labels)
 
     def evaluate(self, ns, leaves) -> list:
         """Every node's value, in order, computed with namespace ``ns``."""
         values = list(leaves)
         for case, args in self.nodes:
             values.append(case.apply(ns, *(values[i] for i in args)))
+        if self.labels is not None:
+            values.append(_cross_entropy(ns, values[-1], self.labels))
         return values
 
     def __str__(self) -> str:
@@ -70,10 +72,23 @@ class Expression:
         for k, (case, args) in enumerate(self.nodes):
             names.append(f"v{k + 1}")
             lines.append(f"{names[-1]} = {case.name}({', '.join(names[i] for i in args)})")
+        if self.labels is not None:
+            lines.append(f"loss = cross_entropy({names[-1]}, {self.labels.tolist()})")
         shown = ", ".join(
             f"x{i + 1}={_show(x)}" for i, x in enumerate(self.inputs)
         )  # repr keeps every digit
         return "; ".join(lines) + f"  at {shown}"
+
+
+def _cross_entropy(ns, logits, labels: np.ndarray):
+    """The mean cross-entropy of softmax rows against integer labels, in namespace ``ns``."""
+    if ns is vecgrad:
+        return vecgrad.functional.cross_entropy(logits, labels)
+    if ns is NumpyOps:  # the oracle's own stable log-softmax
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -log_p[np.arange(len(labels)), labels].mean()
+    return ns.nn.functional.cross_entropy(logits, ns.as_tensor(labels))  # torch
 
 
 def _show(x: np.ndarray) -> str:
@@ -130,6 +145,9 @@ def random_expression(seed: int, tensor: bool) -> Expression:
     if tensor:  # the output's shape: that of the inputs the last node reads, broadcast
         with np.errstate(all="ignore"):
             shape = np.shape(expression.evaluate(NumpyOps, inputs)[-1])
+        if len(shape) == 2 and min(shape) > 0 and rng.random() < 0.4:  # logits (n, k)
+            expression.labels = rng.integers(0, shape[1], shape[0])
+            shape = ()
         expression.cotangent = rng.standard_normal(shape).astype(dtype)
     return expression
 
@@ -424,7 +442,9 @@ def compare_with_central_differences(expression: Expression, tensor: bool) -> st
                 grad[index] = estimates[1]
             numeric.append(grad)
     if tensor:
-        expression = Expression(inputs, expression.nodes, expression.cotangent.astype(np.float64))
+        expression = replace(
+            expression, inputs=inputs, cotangent=expression.cotangent.astype(np.float64)
+        )
     ours = run_ours(expression, tensor)
     if ours.error:
         return f"ours raised {ours.error} on a smooth expression"
@@ -490,7 +510,7 @@ def test_the_generator_reaches_the_edges():
     """Seeds are repeatable, and the generator makes every kind of case it promises."""
     assert str(random_expression(7, True)) == str(random_expression(7, True))
     seen = {"ops": set(), "tie": 0, "reuse": 0, "empty": 0, "float32": 0, "broadcast": 0}
-    seen.update(tiny=0, huge=0, zero=0, pow_at_0=0, tiny_divisor=0)
+    seen.update(tiny=0, huge=0, zero=0, pow_at_0=0, tiny_divisor=0, cross_entropy=0)
     for seed in range(400):
         for tensor in (False, True):
             e = random_expression(seed, tensor)
@@ -505,6 +525,7 @@ def test_the_generator_reaches_the_edges():
             seen["tiny"] += bool(((flat != 0) & (np.abs(flat) <= 1e-20)).any())
             seen["huge"] += bool((np.abs(flat) >= 1e150).any())
             seen["zero"] += bool((flat == 0).any())
+            seen["cross_entropy"] += e.labels is not None and bool((np.abs(flat) >= 1e4).any())
             with np.errstate(all="ignore"):
                 values = e.evaluate(NumpyOps, [x.astype(np.float64) for x in e.inputs])
             for case, args in e.nodes:
