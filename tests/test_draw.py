@@ -203,7 +203,8 @@ def test_missing_dot_says_how_to_install_it(monkeypatch, tmp_path):
         assert "brew install graphviz" in message
         assert "conda install -c conda-forge graphviz" in message
     assert not (tmp_path / "g.png").exists()
-    assert to_dot(root)  # DOT text needs no Graphviz install
+    dot = to_dot(root)  # DOT text needs no Graphviz install
+    assert dot.startswith("digraph computational_graph {") and "n0 -> n2_op" in dot
     assert repr_svg(root) is None  # Jupyter then falls back to the text repr
     assert root._repr_svg_() is None
     assert draw_graph(root)._repr_mimebundle_() == {"text/plain": to_dot(root)}
@@ -228,7 +229,8 @@ def test_png_and_dot_formats(tmp_path):
     root, _ = lecture_graphs()[1]
     png = render(root, tmp_path / "g.png", "png")
     assert png.startswith(b"\x89PNG") and (tmp_path / "g.png").read_bytes() == png
-    assert render(root, tmp_path / "g.dot", "dot") == to_dot(root)
+    dot = render(root, tmp_path / "g.dot", "dot")
+    assert dot == to_dot(root) == (tmp_path / "g.dot").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="format must be one of dot, svg, png, got 'pdf'"):
         render(root, tmp_path / "g.pdf", "pdf")
 
