@@ -286,7 +286,8 @@ def _division_rounding(expression, values, tensor) -> bool:
         x, y = (2.5, operands[0]) if len(operands) == 1 else operands
         x, y = np.broadcast_arrays(np.abs(x), np.abs(y))
         partial = np.divide(x, y * y, out=np.zeros(y.shape), where=y > 0)  # |∂(x/y)/∂y|
-        if (((y > 0) & (y < _small(expression))) | (partial > 1e4) | ~np.isfinite(partial)).any():
+        extreme = ((y > 0) & (y < _small(expression))) | (y > 1 / _small(expression))  # y² 0, inf
+        if (extreme | (partial > 1e4) | ~np.isfinite(partial)).any():
             return True
     return False
 
@@ -305,8 +306,9 @@ KNOWN_EDGES = [
     # x ** p at base 0 (or |x| < √tiny): scalargrad's backward raises a bare
     # ZeroDivisionError and vecgrad's overflows to nan where PyTorch returns ±inf.
     ("pow at base 0", _pow_near_zero),
-    # x / y: the backward −x/(y·y) underflows to 0 for |y| < √tiny (1e-170/1e-170 in
-    # float64, 1e-20/1e-20 in float32), and rounds differently from PyTorch's −(x/y)/y where
+    # x / y: the backward −ḡ·x/(y·y) underflows to 0 for |y| < √tiny (1e-170/1e-170 in
+    # float64, 1e-20/1e-20 in float32), overflows to inf/inf = nan for |y| > 1/√tiny (x / x
+    # at x = 1e300 under a large ḡ), and rounds differently from PyTorch's −ḡ·(x/y)/y where
     # |x/y²| is large: x / x at x = 1e-20 has ∂/∂x = 131072 instead of 0.
     ("division underflow", _division_rounding),
     # scalargrad sin/cos of ±inf (an overflowed node): math's bare "math domain error",
@@ -330,10 +332,11 @@ def compare_with_torch(expression: Expression, tensor: bool, torch) -> str:
             return f"ours raised {ours.error} (not naming the op); PyTorch meets inf or nan"
         return ""  # PyTorch meets inf or nan on the way: a clear refusal is right too
     rtol = 1e-4 if float32 else 1e-9
+    tiny = float(np.finfo(expression.inputs[0].dtype).tiny)  # below it, subnormals may flush
     if not all(np.isfinite(v).all() for v in theirs.values):
         # An overflowed forward: the output must agree (inf is inf); the gradients are sums
         # of infinities, whose nan or inf depends on the order of accumulation.
-        if not _same(ours.values[-1], theirs.values[-1], rtol, 0.0):
+        if not _same(ours.values[-1], theirs.values[-1], rtol, tiny):
             return f"value: ours {_show(ours.values[-1])}, PyTorch {_show(theirs.values[-1])}"
         return ""
     value_scale = _scale(theirs.values) * (1e-5 if float32 else 1e-12)
