@@ -121,3 +121,26 @@ def test_a_process_killed_midway_leaves_the_old_file(tmp_path):
         child.kill()
         child.stdout.close()
     assert path.read_text(encoding="utf-8") == "old results"
+
+
+def test_concurrent_writers_never_mix_their_bytes(tmp_path):
+    """Eight threads write the same file at once: it ends as one writer's bytes, whole."""
+    import threading
+
+    path = tmp_path / "shared.bin"
+    contents = [bytes([i]) * 2_000_000 for i in range(8)]
+    start = threading.Barrier(len(contents))
+
+    def write(data):
+        start.wait()
+        with atomic_write(path, durable=False) as file:
+            for k in range(0, len(data), 100_000):  # many small writes: interleaving chances
+                file.write(data[k : k + 100_000])
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in contents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert path.read_bytes() in contents
+    assert _leftovers(tmp_path) == []

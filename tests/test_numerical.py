@@ -206,6 +206,10 @@ def test_gradcheck_names_the_input_and_the_wrong_op():
     assert "∂f/∂x2" in message and "∂f/∂x1" not in message  # x1's slot is right
     assert "first op on the path from x2 where they disagree: BadMul (×)" in message
     assert "= x1 × x2, operands (2, 5)" in message
+    assert (  # the README's example, word for word
+        "BadMul (×) at v4 = x1 × x2, operands (2, 5): ∂v4/∂x2 (operand slot 1) is 5 from "
+        "backward but 2 from central differences of forward"
+    ) in message
     assert "is 5 from backward but 2 from central differences of forward" in message
     report = caught.value.report
     assert not report and [c.ok for c in report.inputs] == [True, False]
@@ -316,3 +320,25 @@ def test_parameter_names_come_from_the_signature_or_are_numbered():
     assert parameter_names(lambda w, b: w, 2) == ["w", "b"]
     assert parameter_names(lambda *xs: xs, 3) == ["x1", "x2", "x3"]
     assert parameter_names(max, 2) == ["x1", "x2"]  # a builtin without a signature
+
+
+def test_numerical_and_gradcheck_load_the_display_layer_only_for_a_table():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from scalargrad.numerical import gradcheck\n"
+        "import vecgrad.gradcheck\n"
+        "assert not [m for m in sys.modules if m.startswith('scalargrad.display')], 'display'\n"
+        "report = gradcheck(lambda a: a * a, [3.0])\n"
+        "assert 'scalargrad.display' not in ' '.join(sys.modules)\n"
+        "report.table()\n"
+        "assert 'scalargrad.display.tables' in sys.modules\n"
+    )
+    from tests.conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
