@@ -1,7 +1,8 @@
-"""Neural networks out of Values: `Module`, `Neuron`, `Layer`, `MLP` (micrograd's API).
+"""Neural networks out of Values: `Neuron`, `Layer`, `MLP` (micrograd's API).
 
 vecgrad/nn.py is the same idea over arrays: a layer is one matrix product there instead
-of a Neuron per output here.
+of a Neuron per output here. What they share (``parameters()``, ``zero_grad()``) is
+`Module`, in scalargrad/module.py; ``scalargrad.nn.Module`` is the same class.
 """
 
 from __future__ import annotations
@@ -11,20 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .functions import dot
+from .module import Module
 from .value import Value
-
-
-class Module:
-    """Something with parameters: ``parameters()`` lists them, ``zero_grad()`` resets them."""
-
-    def parameters(self) -> list[Value]:
-        """Return every trainable Value of this module, in a fixed order."""
-        return []
-
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient back to 0.0 (do it before each backward pass)."""
-        for p in self.parameters():
-            p.grad = 0.0
 
 
 class Neuron(Module):
@@ -113,3 +102,5 @@ _ACTIVATIONS = {
     "sigmoid": Value.sigmoid,
     "linear": lambda v: v,
 }
+
+__all__ = ["Module", "Neuron", "Layer", "MLP"]

@@ -10,24 +10,31 @@ Its bottom sits near h ≈ √ε ≈ 1e-8 for forward and ∛ε ≈ 1e-5 for cen
 
 `gradcheck` compares the engine's reverse-mode gradient with central differences and,
 on a mismatch, names the input and the first op on its path whose ``backward`` disagrees
-with central differences of its own ``forward``.
+with central differences of its own ``forward``. Its report and culprit search live in
+scalargrad/gradcheck.py, shared with vecgrad's gradcheck.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .autodiff import topological_order
-from .display.tables import Table
-from .forward import parameter_names
+from .gradcheck import (
+    Culprit,
+    GradcheckError,
+    GradcheckReport,
+    InputCheck,
+    Undefined,
+    first_wrong_op,
+    numeric_vjp,
+    parameter_names,
+)
 from .value import Value
 
 EPS = sys.float_info.epsilon  # 2.2e-16: the spacing of floats near 1
@@ -190,114 +197,6 @@ def plot_difference_error(
 # ---- gradcheck -----------------------------------------------------------------------
 
 
-@dataclass
-class InputCheck:
-    """One input's comparison: the engine's ∂f/∂x against central differences."""
-
-    name: str
-    engine: float
-    numeric: float
-    error: float
-    tolerance: float
-
-    @property
-    def ok(self) -> bool:
-        return self.error <= self.tolerance
-
-
-@dataclass
-class Culprit:
-    """The first op on an input's path whose ``backward`` disagrees with its ``forward``."""
-
-    op: Any  # the op object of the node
-    node: str  # the node's label, e.g. "v4"
-    formula: str  # what it computes, e.g. "x1 × x2"
-    inputs: tuple  # the op's operand values
-    slot: int  # the operand slot whose local derivative is wrong
-    operand: str  # that operand's label, e.g. "x2"
-    analytic: float  # ∂out/∂operand from op.backward(1)
-    numeric: float  # ∂out/∂operand from central differences of op.forward
-
-    def describe(self) -> str:
-        name = type(self.op).__name__
-        symbol = getattr(self.op, "symbol", "?")
-        values = ", ".join(f"{v:.6g}" for v in self.inputs)
-        return (
-            f"{name} ({symbol}) at {self.node} = {self.formula}, operands ({values}): "
-            f"∂{self.node}/∂{self.operand} (operand slot {self.slot}) is {self.analytic:.6g} "
-            f"from backward but {self.numeric:.6g} from central differences of forward"
-        )
-
-
-class GradcheckError(AssertionError):
-    """Raised by `gradcheck` on a mismatch; ``report`` holds every number."""
-
-    def __init__(self, report: GradcheckReport):
-        super().__init__(report.message)
-        self.report = report
-
-
-@dataclass
-class GradcheckReport:
-    """What `gradcheck` found: one `InputCheck` per input, a `Culprit` per failing input."""
-
-    value: float
-    inputs: list[InputCheck]
-    culprits: dict[str, Culprit | None] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.inputs)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    @property
-    def message(self) -> str:
-        """A readable verdict: every mismatching input, and where its error starts."""
-        failed = [check for check in self.inputs if not check.ok]
-        if not failed:
-            names = ", ".join(check.name for check in self.inputs)
-            return f"gradcheck: the engine's gradient matches central differences for {names}"
-        lines = ["gradcheck: the engine's gradient disagrees with central differences:"]
-        for check in failed:
-            lines.append(
-                f"  ∂f/∂{check.name}: engine {check.engine:.6g}, central difference "
-                f"{check.numeric:.6g} (|error| {check.error:.3g} > tolerance "
-                f"{check.tolerance:.3g})"
-            )
-            culprit = self.culprits.get(check.name)
-            if culprit is not None:
-                lines.append(
-                    f"    first op on the path from {check.name} where they disagree: "
-                    + culprit.describe()
-                )
-            else:
-                lines.append(
-                    f"    every op on the path from {check.name} agrees locally: f may have a "
-                    "kink or tie here, or h is too large for its curvature"
-                )
-        return "\n".join(lines)
-
-    def table(self) -> Table:
-        """Return the comparison as a `Table` (text, Markdown, HTML, LaTeX)."""
-        rows = [
-            [
-                f"∂f/∂{c.name}",
-                f"{c.engine:.10g}",
-                f"{c.numeric:.10g}",
-                f"{c.error:.2e}",
-                "ok" if c.ok else "MISMATCH",
-            ]
-            for c in self.inputs
-        ]
-        header = ["partial", "engine (reverse mode)", "central difference", "|error|", ""]
-        return Table("gradcheck", header, rows, math_columns=(0,))
-
-    def __str__(self) -> str:
-        return self.message
-
-
 def gradcheck(
     f: Callable[..., Any],
     inputs: Sequence[float],
@@ -312,15 +211,15 @@ def gradcheck(
     ``f`` takes one Value per input and returns a Value. An input passes when
     |engine − numeric| ≤ atol + rtol·|numeric|. On a mismatch the report names the input
     and the first op (in topological order) on its path whose ``backward`` disagrees with
-    central differences of its ``forward``; `GradcheckError` is raised unless
+    central differences of its ``forward`` (`scalargrad.gradcheck.first_wrong_op`, the
+    search vecgrad's gradcheck uses too); `GradcheckError` is raised unless
     ``raise_exception`` is False. Input names default to f's parameter names.
     """
     xs = [_real(x, f"gradcheck: inputs[{i}]") for i, x in enumerate(inputs)]
     names = list(names) if names is not None else parameter_names(f, len(xs))
     if len(names) != len(xs):
         raise ValueError(f"gradcheck: {len(xs)} inputs but {len(names)} names")
-    if h is not None:
-        h = _step(h, "gradcheck")
+    step = default_step if h is None else _fixed_step(_step(h, "gradcheck"))
     leaves = [Value(x, name=n) for x, n in zip(xs, names)]
     out = f(*leaves)
     if not isinstance(out, Value):
@@ -329,83 +228,32 @@ def gradcheck(
             "(a constant has no gradient to check)"
         )
     out.backward()
+
+    def evaluate(*numbers):
+        return _call(f, [Value(x) for x in numbers], "gradcheck")
+
     report = GradcheckReport(out.data, [])
     for i, (leaf, name) in enumerate(zip(leaves, names)):
-        step = default_step(xs[i]) if h is None else h
-
-        def at(t, i=i):
-            return _call(
-                f,
-                [Value(x) for x in xs[:i]] + [Value(t)] + [Value(x) for x in xs[i + 1 :]],
-                "gradcheck",
-            )
-
         try:
-            numeric = (at(xs[i] + step) - at(xs[i] - step)) / (2 * step)
-        except (ValueError, ZeroDivisionError, OverflowError) as error:
+            numeric = float(numeric_vjp(evaluate, xs, i, 1.0, step, one_sided=False))
+        except Undefined as undefined:
             raise ValueError(
-                f"gradcheck: f cannot be evaluated at {name} ± h = {xs[i]:g} ± {step:.2g} "
-                f"({error}); pass a smaller h"
-            ) from error
-        check = InputCheck(
-            name, leaf.grad, numeric, abs(leaf.grad - numeric), atol + rtol * abs(numeric)
-        )
+                f"gradcheck: f cannot be evaluated at {name} ± h = {xs[i]:g} ± "
+                f"{undefined.h:.2g} ({undefined.error}); pass a smaller h"
+            ) from undefined.error
+        check = InputCheck(name, leaf.grad, numeric, rtol, atol)
         report.inputs.append(check)
-        if not check.ok:
-            report.culprits[name] = _first_wrong_op(out, leaf, rtol, atol)
+        if not check.ok:  # ḡ = 1: each op's backward gives its partial derivatives
+            culprit = first_wrong_op(out, leaf, lambda node: 1.0, default_step, rtol, atol)
+            report.culprits[name] = culprit
     if not report.ok and raise_exception:
         raise GradcheckError(report)
     return report
 
 
-def _first_wrong_op(out: Value, leaf: Value, rtol: float, atol: float) -> Culprit | None:
-    """The first op, in topological order, on a path from ``leaf`` to ``out`` whose
-    analytic local derivative disagrees with central differences of its forward."""
-    order = topological_order(out)
-    labels = {id(node): node.name or f"v{i}" for i, node in enumerate(order, start=1)}
-    depends = {id(leaf)}  # nodes on a path from leaf
-    for node in order:
-        if node.op is None:
-            continue
-        slots = [k for k, p in enumerate(node.parents) if id(p) in depends]
-        if not slots:
-            continue
-        depends.add(id(node))
-        operands = tuple(p.data for p in node.parents)
-        for k in slots:
-            analytic, numeric = _local_derivatives(node.op, operands, k)
-            if math.isnan(numeric):  # forward undefined on both sides: cannot judge
-                continue
-            if abs(analytic - numeric) > atol + rtol * abs(numeric):
-                names = [labels[id(p)] for p in node.parents]
-                formula = node.op.formula.format(*names)
-                return Culprit(
-                    node.op, labels[id(node)], formula, operands, k, names[k], analytic, numeric
-                )
-    return None
-
-
-def _local_derivatives(op: Any, operands: tuple, slot: int) -> tuple[float, float]:
-    """∂out/∂operand[slot] from a fresh copy of ``op``: backward(1) and central differences."""
-    fresh = copy.copy(op)  # never disturb the numbers the graph's own op keeps
-    fresh.forward(*operands)
-    analytic = fresh.backward(1.0)[slot]
-    analytic = 0.0 if analytic is None else float(analytic)
-    step = default_step(operands[slot])
-
-    def at(t):
-        moved = list(operands)
-        moved[slot] = t
-        return copy.copy(op).forward(*moved)
-
-    x = operands[slot]
-    # Near a domain edge (log at 1e-9) one side may be undefined: fall back to one side.
-    for a, b, width in ((x + step, x - step, 2 * step), (x + step, x, step), (x, x - step, step)):
-        try:
-            return analytic, (at(a) - at(b)) / width
-        except (ValueError, ZeroDivisionError, OverflowError):
-            continue
-    return analytic, math.nan
+def _fixed_step(h: float) -> Callable[..., float]:
+    """A step rule that always answers ``h`` (the caller chose it)."""
+    return lambda x, method="central": h
 
 
 # ---- helpers -------------------------------------------------------------------------
@@ -439,3 +287,19 @@ def _call(f: Callable, args: Sequence, where: str) -> float:
         point = ", ".join(f"{a.data if isinstance(a, Value) else a:.17g}" for a in args)
         raise ValueError(f"{where}: f({point}) returned {out!r}, not a finite number")
     return out
+
+
+__all__ = [
+    "EPS",
+    "default_step",
+    "derivative",
+    "gradient",
+    "DifferenceError",
+    "difference_error",
+    "plot_difference_error",
+    "gradcheck",
+    "GradcheckError",
+    "GradcheckReport",
+    "InputCheck",
+    "Culprit",
+]

@@ -134,10 +134,25 @@ def test_options_rankdir_grad_local_highlight():
 def test_draw_graph_is_a_graphviz_digraph():
     import graphviz
 
-    root, _ = lecture_graphs()[1]
+    root, _ = lecture_graphs()[1]  # f = x / (x + y)
     graph = draw_graph(root)
     assert isinstance(graph, graphviz.Digraph)
-    assert graph.source == to_dot(root)
+    assert graph.graph_attr["rankdir"] == "LR"
+    # Read the graph back from the Digraph's own statements: one value node per Value, one
+    # op node per op, and an edge per operand slot (x feeds both + and /).
+    ops = dict(re.findall(r"^\t(n\d+)_op \[label=\"(.)\"", graph.source, re.M))
+    assert ops == {"n2": "+", "n3": "/"}
+    titles = dict(re.findall(r"^\t(n\d+) \[label=<<table.*?<b>(.*?)</b>", graph.source, re.M))
+    assert titles == {"n0": "x = v1", "n1": "y = v2", "n2": "v3", "n3": "v4"}
+    edges = re.findall(r"^\t(\w+) -> (\w+)$", graph.source, re.M)
+    assert edges == [
+        ("n0", "n2_op"),
+        ("n1", "n2_op"),
+        ("n2_op", "n2"),
+        ("n0", "n3_op"),
+        ("n2", "n3_op"),
+        ("n3_op", "n3"),
+    ]
 
 
 def test_labels_are_escaped_for_graphviz():
@@ -188,7 +203,8 @@ def test_missing_dot_says_how_to_install_it(monkeypatch, tmp_path):
         assert "brew install graphviz" in message
         assert "conda install -c conda-forge graphviz" in message
     assert not (tmp_path / "g.png").exists()
-    assert to_dot(root)  # DOT text needs no Graphviz install
+    dot = to_dot(root)  # DOT text needs no Graphviz install
+    assert dot.startswith("digraph computational_graph {") and "n0 -> n2_op" in dot
     assert repr_svg(root) is None  # Jupyter then falls back to the text repr
     assert root._repr_svg_() is None
     assert draw_graph(root)._repr_mimebundle_() == {"text/plain": to_dot(root)}
@@ -213,7 +229,8 @@ def test_png_and_dot_formats(tmp_path):
     root, _ = lecture_graphs()[1]
     png = render(root, tmp_path / "g.png", "png")
     assert png.startswith(b"\x89PNG") and (tmp_path / "g.png").read_bytes() == png
-    assert render(root, tmp_path / "g.dot", "dot") == to_dot(root)
+    dot = render(root, tmp_path / "g.dot", "dot")
+    assert dot == to_dot(root) == (tmp_path / "g.dot").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="format must be one of dot, svg, png, got 'pdf'"):
         render(root, tmp_path / "g.pdf", "pdf")
 

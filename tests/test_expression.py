@@ -221,7 +221,10 @@ def test_values_must_be_real_and_finite():
 
 # ---- random formulas against PyTorch --------------------------------------------------
 
-torch = pytest.importorskip("torch")
+try:
+    import torch  # the oracle; only the tests that compare against it skip without it
+except ImportError:
+    torch = None
 
 UNARY = ["sin", "cos", "tanh", "sigmoid", "exp", "abs", "relu"]
 BINARY = ["+", "-", "*", "max", "min", "/"]
@@ -285,6 +288,7 @@ def _t(v):
 @settings(max_examples=50, deadline=None)
 @given(formulas(), st.floats(-2, 2), st.floats(-2, 2))
 def test_random_formulas_match_pytorch(text, x, y):
+    pytest.importorskip("torch")
     assume("x" in text or "y" in text)
     assume(abs(x - y) > 1e-6 and abs(x) > 1e-6 and abs(y) > 1e-6)  # stay off kinks and ties
     try:

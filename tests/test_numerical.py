@@ -206,6 +206,10 @@ def test_gradcheck_names_the_input_and_the_wrong_op():
     assert "∂f/∂x2" in message and "∂f/∂x1" not in message  # x1's slot is right
     assert "first op on the path from x2 where they disagree: BadMul (×)" in message
     assert "= x1 × x2, operands (2, 5)" in message
+    assert (  # the README's example, word for word
+        "BadMul (×) at v4 = x1 × x2, operands (2, 5): ∂v4/∂x2 (operand slot 1) is 5 from "
+        "backward but 2 from central differences of forward"
+    ) in message
     assert "is 5 from backward but 2 from central differences of forward" in message
     report = caught.value.report
     assert not report and [c.ok for c in report.inputs] == [True, False]
@@ -257,3 +261,84 @@ def test_gradcheck_bad_input_is_named():
         gradcheck(lambda x: 3.0, [1.0])
     with pytest.raises(ValueError, match=r"gradcheck: f cannot be evaluated at x1 ± h"):
         gradcheck(lecture_y, [1e-9, 5.0])
+
+
+# ---- the one gradcheck machinery both packages share -----------------------------------
+
+
+def test_scalargrad_and_vecgrad_share_one_report_and_one_culprit_search():
+    import importlib
+
+    from scalargrad import numerical
+
+    shared = importlib.import_module("scalargrad.gradcheck")
+    tensors = importlib.import_module("vecgrad.gradcheck")  # vecgrad.gradcheck is the function
+
+    for name in ("GradcheckError", "GradcheckReport", "InputCheck", "Culprit"):
+        assert getattr(numerical, name) is getattr(shared, name) is getattr(tensors, name)
+    report = gradcheck(lecture_y, [2.0, 5.0])
+    assert report.output_shape == () and report.value == pytest.approx(11.652, abs=1e-3)
+    header = report.table().to_text().splitlines()[1]
+    assert "shape" not in header and "engine (reverse mode)" in header  # numbers: no shapes
+
+
+def test_numeric_vjp_falls_back_to_one_side_only_where_asked():
+    from scalargrad.gradcheck import Undefined, numeric_vjp
+
+    def log_or_refuse(x):
+        if x <= 0:
+            raise ValueError("log: input must be positive")
+        return math.log(x)
+
+    x, h = 1e-9, default_step(1e-9)  # x − h < 0: only the right side is defined
+    one_sided = numeric_vjp(log_or_refuse, [x], 0, 1.0, default_step)
+    assert float(one_sided) == (math.log(x + h) - math.log(x)) / h
+    with pytest.raises(Undefined) as undefined:
+        numeric_vjp(log_or_refuse, [x], 0, 1.0, default_step, one_sided=False)
+    assert undefined.value.index == () and undefined.value.h == h
+    # Undefined on both sides: NaN, "cannot judge"; per entry of an array.
+    assert math.isnan(numeric_vjp(lambda t: 1 / 0, [1.0], 0, 1.0, default_step))
+    entries = numeric_vjp(lambda a: a**2, [np.array([1.0, -3.0])], 0, np.ones(2), default_step)
+    assert entries == pytest.approx([2.0, -6.0], rel=1e-9)
+
+
+def test_the_report_names_the_first_culprit_among_inputs():
+    def f(a, b):
+        first = node(BadSin(), b)  # b's path meets the wrong op early ...
+        return node(BadMul(), first, a * 2)  # ... a's path only at the end (slot 1)
+
+    report = gradcheck(f, [0.3, 0.8], raise_exception=False)
+    assert isinstance(report.culprits["a"].op, BadMul)
+    assert isinstance(report.culprits["b"].op, BadSin)
+    assert report.culprit is report.culprits["b"]  # the earlier of the two in topological order
+    assert report.culprits["b"].position < report.culprits["a"].position
+
+
+def test_parameter_names_come_from_the_signature_or_are_numbered():
+    from scalargrad.gradcheck import parameter_names
+
+    assert parameter_names(lambda w, b: w, 2) == ["w", "b"]
+    assert parameter_names(lambda *xs: xs, 3) == ["x1", "x2", "x3"]
+    assert parameter_names(max, 2) == ["x1", "x2"]  # a builtin without a signature
+
+
+def test_numerical_and_gradcheck_load_the_display_layer_only_for_a_table():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from scalargrad.numerical import gradcheck\n"
+        "import vecgrad.gradcheck\n"
+        "assert not [m for m in sys.modules if m.startswith('scalargrad.display')], 'display'\n"
+        "report = gradcheck(lambda a: a * a, [3.0])\n"
+        "assert 'scalargrad.display' not in ' '.join(sys.modules)\n"
+        "report.table()\n"
+        "assert 'scalargrad.display.tables' in sys.modules\n"
+    )
+    from tests.conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

@@ -27,6 +27,25 @@ def test_mlp_parameter_count_and_zero_grad():
     assert all(p.grad == 0 for p in model.parameters())
 
 
+def test_module_machinery_lives_in_scalargrad_module_and_nn_re_exports_it():
+    from scalargrad import module, nn
+
+    assert nn.Module is module.Module and issubclass(MLP, module.Module)
+
+    class Pair(module.Module):  # a user's own module gets zero_grad from the machinery
+        def __init__(self):
+            self.a, self.b = Value(1.0), Value(2.0)
+
+        def parameters(self):
+            return [self.a, self.b]
+
+    pair = Pair()
+    (pair.a * pair.b).backward()
+    assert (pair.a.grad, pair.b.grad) == (2.0, 1.0)
+    pair.zero_grad()
+    assert (pair.a.grad, pair.b.grad) == (0.0, 0.0)
+
+
 def test_sgd_step_moves_against_the_gradient():
     w = Value(2.0)
     loss = (w - 5.0) ** 2

@@ -13,8 +13,12 @@ import vecgrad
 from vecgrad import Tensor
 from vecgrad import functional as F
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
+try:
+    import torch  # the oracle; only the tests that compare against it skip without it
+
+    TF = torch.nn.functional
+except ImportError:
+    torch = TF = None
 
 
 def _random(shape, seed, scale=3.0):
@@ -28,6 +32,7 @@ def _softmax(z, axis=-1):
 
 @given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), st.integers(0, 2**32 - 1))
 def test_softmax_and_log_softmax_against_pytorch(shape, seed):
+    pytest.importorskip("torch")
     x = _random(shape, seed)
     axis = int(np.random.default_rng(seed).integers(-len(shape), len(shape)))
     cotangent = _random(shape, seed + 1)
@@ -64,6 +69,7 @@ def logits_and_labels(draw):
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @given(case=logits_and_labels())
 def test_cross_entropy_with_labels_against_pytorch(reduction, case):
+    pytest.importorskip("torch")
     logits, labels, seed = case
     leaf = Tensor(logits, requires_grad=True)
     loss = F.cross_entropy(leaf, labels, reduction=reduction)
@@ -79,6 +85,7 @@ def test_cross_entropy_with_labels_against_pytorch(reduction, case):
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @given(case=logits_and_labels())
 def test_cross_entropy_with_probability_rows_against_pytorch(reduction, case):
+    pytest.importorskip("torch")
     logits, _, seed = case
     target = _softmax(_random(logits.shape, seed + 1))
     leaf = Tensor(logits, requires_grad=True)
@@ -95,6 +102,7 @@ def test_cross_entropy_with_probability_rows_against_pytorch(reduction, case):
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @given(case=logits_and_labels())
 def test_nll_loss_of_log_softmax_against_pytorch(reduction, case):
+    pytest.importorskip("torch")
     logits, labels, _ = case
     leaf = Tensor(logits, requires_grad=True)
     loss = F.nll_loss(F.log_softmax(leaf), labels, reduction=reduction)
@@ -131,6 +139,7 @@ def test_cross_entropy_over_extra_leading_axes_is_the_flattened_loss():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_huge_logits_stay_finite_and_match_pytorch(dtype):
+    pytest.importorskip("torch")
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
     labels = np.array([1, 2, 0])
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64

@@ -10,7 +10,10 @@ import pytest
 from vecgrad import Tensor
 from vecgrad import functional as F
 
-torch = pytest.importorskip("torch")
+try:
+    import torch  # the oracle; only the tests that compare against it skip without it
+except ImportError:
+    torch = None
 
 
 def _assert_no_two_share(*arrays):
@@ -35,6 +38,7 @@ def _loss(x, params):
 
 
 def test_layer_gradients_are_correct_and_separate():
+    pytest.importorskip("torch")
     x, params = _mlp()
     _loss(x, params).backward()
     torch_params = [torch.tensor(p.data, requires_grad=True) for p in params]
@@ -83,6 +87,7 @@ def test_the_seed_is_copied():
 
 
 def test_a_tied_weight_gets_the_sum_of_both_products():
+    pytest.importorskip("torch")
     rng = np.random.default_rng(1)
     x, W = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
     W_t = Tensor(W, requires_grad=True)

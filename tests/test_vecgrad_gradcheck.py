@@ -199,3 +199,17 @@ def test_bad_use_is_refused_clearly():
         vecgrad.gradcheck(lambda a, b: a * b, [1.0, 2.0], names=["a"])
     with pytest.raises(ValueError, match="infinite"):
         vecgrad.gradcheck(lambda x: x * 2, [np.array([1.0, np.inf])])
+
+
+def test_each_failing_input_gets_its_culprit_and_the_first_is_named(monkeypatch):
+    """The search of scalargrad/gradcheck.py, per input: x meets the broken Exp before Mul."""
+    monkeypatch.setattr(ops.Exp, "backward", lambda self, g: (g * self.out * 2,))
+    rng = np.random.default_rng(9)
+    W, x = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    report = vecgrad.gradcheck(lambda W, x: (W @ x.exp()).sin(), [W, x], raise_exception=False)
+    assert report.inputs[0].ok and not report.inputs[1].ok  # W's path never meets Exp
+    assert list(report.culprits) == ["x"] and type(report.culprit.op) is ops.Exp
+    assert "first op on the path from x where they disagree: Exp (exp)" in report.message
+    assert "(ḡ random)" in report.message and "gradcheck (uᵀ·J, u random)" in str(
+        report.table().to_text()
+    )

@@ -170,6 +170,29 @@ def test_save_and_load_round_trip_through_npz(tmp_path):
         assert archive["1.num_batches_tracked"] == 1
 
 
+def test_a_save_interrupted_midway_keeps_the_previous_model(tmp_path, monkeypatch):
+    path = mlp(seed=0).save(tmp_path / "model.npz")
+    before = path.read_bytes()
+    real_savez = np.savez
+
+    def savez_then_fail(file, **arrays):  # half of the archive written, then the disk fills
+        real_savez(file, **dict(list(arrays.items())[:1]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        mlp(seed=1).save(path)
+    assert path.read_bytes() == before  # the old model, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary left
+
+
+def test_module_machinery_and_layers_live_apart_under_one_name():
+    from vecgrad import module
+
+    assert nn.Module is module.Module and issubclass(nn.Linear, module.Module)
+    assert nn.Linear.torch_transposed == ("weight",) and nn.BatchNorm1d.torch_transposed == ()
+
+
 def test_save_refuses_other_suffixes(tmp_path):
     with pytest.raises(ValueError, match=r"must end in \.npz"):
         mlp().save(tmp_path / "model.pt")
