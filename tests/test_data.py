@@ -80,7 +80,14 @@ def test_specs_list_the_four_files_with_sha256(spec):
     for sha in spec.files.values():
         assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
     assert len(set(spec.files.values())) == 4
+    assert list(spec.sizes) == FOUR and all(size > 0 for size in spec.sizes.values())
     assert all(m.startswith(("http://", "https://")) and m.endswith("/") for m in spec.mirrors)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+def test_shipped_mnist_test_sizes_match_the_original_files(name):
+    assert MNIST.sizes[name] == (SHARED / name).stat().st_size
 
 
 @needs_shared
@@ -166,7 +173,7 @@ def test_files_in_the_cache_are_used_without_any_network(cache, refused):
 def test_only_missing_files_are_downloaded_checked_and_loaded(tmp_path):
     # The spec of a "dataset" whose originals are the shared files (their hashes), served
     # from a file:// mirror; two of the four are already in root.
-    spec = dataclasses.replace(MNIST, files=shared_sums_in(FOUR), mirrors=(SHARED.as_uri(),))
+    spec = shared_spec()
     root = tmp_path / "root"
     root.mkdir()
     for name in FOUR[:2]:
@@ -180,7 +187,7 @@ def test_only_missing_files_are_downloaded_checked_and_loaded(tmp_path):
 
 @needs_shared
 def test_corrupted_download_through_the_loader_leaves_nothing(tmp_path):
-    spec = dataclasses.replace(MNIST, files=shared_sums_in(FOUR), mirrors=(SHARED.as_uri(),))
+    spec = shared_spec()
     spec.files["t10k-labels-idx1-ubyte.gz"] = "0" * 64  # the mirror's copy will not match
     with pytest.raises(DownloadError, match="SHA-256 mismatch"):
         load_idx_dataset(spec, tmp_path, progress=False)
@@ -297,6 +304,16 @@ def test_import_does_not_load_the_download_machinery():
 def shared_sums_in(order):
     sums = shared_sums()
     return {name: sums[name] for name in order}
+
+
+def shared_spec():
+    """A "dataset" whose originals are the shared files (hashes, sizes), on a file:// mirror."""
+    return dataclasses.replace(
+        MNIST,
+        files=shared_sums_in(FOUR),
+        sizes={name: (SHARED / name).stat().st_size for name in FOUR},
+        mirrors=(SHARED.as_uri(),),
+    )
 
 
 def batches(loader):

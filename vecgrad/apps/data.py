@@ -53,6 +53,7 @@ class DatasetSpec:
     name: str  # the cache subfolder
     title: str  # for messages
     files: dict[str, str]  # file name → SHA-256: train images, train labels, test images, labels
+    sizes: dict[str, int]  # file name → bytes of the published file (caps a download)
     mirrors: tuple[str, ...]  # base URLs, tried in order
     system_dirs: tuple[Path, ...] = ()  # where an OS package may already have installed it
     classes: int = 10
@@ -95,6 +96,12 @@ MNIST = DatasetSpec(
         "t10k-labels-idx1-ubyte.gz": (
             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
         ),
+    },
+    sizes={
+        "train-images-idx3-ubyte.gz": 9912422,
+        "train-labels-idx1-ubyte.gz": 28881,
+        "t10k-images-idx3-ubyte.gz": 1648877,
+        "t10k-labels-idx1-ubyte.gz": 4542,
     },
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -140,6 +147,12 @@ FASHION_MNIST = DatasetSpec(
         "t10k-labels-idx1-ubyte.gz": (
             "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
         ),
+    },
+    sizes={
+        "train-images-idx3-ubyte.gz": 26421880,
+        "train-labels-idx1-ubyte.gz": 29515,
+        "t10k-images-idx3-ubyte.gz": 4422102,
+        "t10k-labels-idx1-ubyte.gz": 5148,
     },
     mirrors=(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -295,6 +308,7 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
             {name: spec.files[name] for name in missing},
             mirrors if mirrors is not None else spec.mirrors,
             target,
+            sizes=spec.sizes,
             timeout=timeout,
             progress=progress,
         )
