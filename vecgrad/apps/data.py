@@ -177,6 +177,10 @@ class MissingFilesError(FileNotFoundError):
 class WrongDatasetError(ValueError):
     """A file whose content is another dataset's (MNIST files asked to be Fashion-MNIST)."""
 
+    def __init__(self, message: str, found: str = ""):
+        super().__init__(message)
+        self.found = found  # the name of the dataset the files are
+
 
 def load_mnist(
     root: str | os.PathLike | None = None,
@@ -352,7 +356,8 @@ def _check_identity(spec: DatasetSpec, path: Path, array: np.ndarray) -> None:
             raise WrongDatasetError(
                 f"{spec.title}: {path} is {other.title}'s {name.removesuffix('.gz')} "
                 f"(its content matches the published file), not {spec.title}'s: "
-                f"that directory holds {other.title}, not {spec.title}"
+                f"that directory holds {other.title}, not {spec.title}",
+                other.name,
             )
 
 
