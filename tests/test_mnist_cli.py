@@ -357,9 +357,9 @@ def test_first_layer_plot_has_a_colour_key(tmp_path):
     fig_calls = []
     original = plots._save
 
-    def keep(fig, path, tight=True):
+    def keep(fig, path):
         fig_calls.append(fig)
-        return original(fig, path, tight)
+        return original(fig, path)
 
     plots._save, saved = keep, plots._save
     try:

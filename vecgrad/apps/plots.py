@@ -18,26 +18,20 @@ from matplotlib.figure import Figure
 def plot_loss(history: Sequence[dict], path: Path) -> Path:
     """Draw the training loss per epoch; return ``path``."""
     epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(
-        epochs,
-        [h["train_loss"] for h in history],
-        marker="o",
-        label="train cross-entropy (mean over the epoch's batches)",
-    )
+    ax.plot(epochs, [h["train_loss"] for h in history], marker="o")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title("Training loss")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("Training loss (mean over each epoch's batches)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
     return _save(fig, path)
 
 
 def plot_accuracy(history: Sequence[dict], path: Path) -> Path:
     """Draw train and test accuracy per epoch (in %), both measured at the epoch's end."""
     epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(epochs, [100 * h["train_accuracy"] for h in history], marker="o", label="train")
     ax.plot(epochs, [100 * h["test_accuracy"] for h in history], marker="s", label="test")
@@ -61,7 +55,7 @@ def plot_confusion_matrix(
     """Draw the test set's confusion matrix with counts in the cells; return ``path``."""
     k = len(class_names)
     counts = confusion_matrix(labels, predictions, k)
-    fig = Figure(figsize=(6.5, 5.5))
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(counts, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -119,7 +113,7 @@ def plot_misclassified(
         )
     if not len(wrong):
         ax.text(14, 14, "no mistakes", ha="center", va="center")
-    return _save(fig, path, tight=False)
+    return _save(fig, path)
 
 
 def plot_first_layer(weights: np.ndarray, path: Path, units: int = 100) -> Path:
@@ -137,7 +131,7 @@ def plot_first_layer(weights: np.ndarray, path: Path, units: int = 100) -> Path:
     for unit in range(shown):
         w = weights[:, unit].astype(np.float64)
         tiles.append(_as_square(w / (np.abs(w).max() or 1.0)))
-    fig = Figure(figsize=(0.42 * side + 1.3, 0.42 * rows + 0.6))
+    fig = Figure(figsize=(0.42 * side + 1.3, 0.42 * rows + 0.6), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(
         _mosaic(tiles, rows, side, pad=(2, 2)),
@@ -208,9 +202,10 @@ def _as_square(row: np.ndarray) -> np.ndarray:
     return row.reshape(side, side)
 
 
-def _save(fig: Figure, path: Path, tight: bool = True) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG (the figures lay themselves out: one draw, no bbox pass)."""
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight" if tight else None)
+    fig.savefig(path, dpi=100)
     return path
 
 
