@@ -222,8 +222,9 @@ def test_model_file_errors_name_the_file(trained, tmp_path):
     with pytest.raises(ModelFileError, match="bare.npz: no architecture record"):
         load_model(bare)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="junk.npz: not a model file"):
+    with pytest.raises(ModelFileError, match="junk.npz: not a model file .*not a zip") as info:
         load_model(tmp_path / "junk.npz")
+    assert "pickle" not in str(info.value)
     # A record saying 784-32-10 beside 784-16-10 weights: another architecture.
     other = save_model(result.model, {**result.spec, "sizes": [784, 32, 10]}, tmp_path / "o.npz")
     with pytest.raises(ModelFileError, match=r"o.npz: the weights do not fit the recorded mlp"):

@@ -248,6 +248,10 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
         raise ModelFileError(f"model file {str(path)!r} {what}")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a model file (an .npz is a zip archive; this is not)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
