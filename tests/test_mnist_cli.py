@@ -222,7 +222,7 @@ def test_model_file_errors_name_the_file(trained, tmp_path):
     with pytest.raises(ModelFileError, match="bare.npz: no architecture record"):
         load_model(bare)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="junk.npz: not a model file .*not a zip") as info:
+    with pytest.raises(ModelFileError, match="junk.npz: not a model file .an .npz is a zip archive") as info:
         load_model(tmp_path / "junk.npz")
     assert "pickle" not in str(info.value)
     # A record saying 784-32-10 beside 784-16-10 weights: another architecture.
