@@ -222,7 +222,9 @@ def test_model_file_errors_name_the_file(trained, tmp_path):
     with pytest.raises(ModelFileError, match="bare.npz: no architecture record"):
         load_model(bare)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="junk.npz: not a model file .an .npz is a zip archive") as info:
+    with pytest.raises(
+        ModelFileError, match="junk.npz: not a model file .an .npz is a zip archive"
+    ) as info:
         load_model(tmp_path / "junk.npz")
     assert "pickle" not in str(info.value)
     # A record saying 784-32-10 beside 784-16-10 weights: another architecture.
@@ -291,6 +293,25 @@ def test_predict_converts_resizes_and_inverts_and_says_so(trained, tmp_path, cap
     assert (
         "drawing.png: converted RGB to grayscale, resized 56×56 to 28×28" in capsys.readouterr().err
     )
+
+
+def test_a_transparent_drawing_and_a_16_bit_image_are_read_as_mnist(trained, tmp_path):
+    from PIL import Image
+
+    _, ((X_train, _), _), _ = trained
+    digit = X_train[5].reshape(28, 28)
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., 3] = (digit * 255).round()  # black strokes, opaque only where the digit is
+    path = tmp_path / "drawn.png"
+    Image.fromarray(rgba, mode="RGBA").save(path)
+    pixels, notes = load_image(path)
+    assert notes[0] == "converted RGBA to grayscale" and notes[-1].startswith("inverted")
+    assert np.abs(pixels - digit).max() < 0.01
+
+    deep = tmp_path / "deep.png"
+    Image.fromarray((digit * 65535).round().astype(np.uint16)).save(deep)
+    pixels, notes = load_image(deep)
+    assert notes[0].startswith("scaled I;16") and np.abs(pixels - digit).max() < 0.01
 
 
 def test_predict_test_indices_and_plot(trained, tiny, tmp_path, capsys):

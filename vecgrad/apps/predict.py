@@ -47,9 +47,16 @@ def load_image(path: str | Path, shape: tuple[int, int] = (28, 28)) -> tuple[np.
     try:
         with Image.open(path) as image:
             image.load()
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ImageError(f"{path}: not an image Pillow can read ({error})") from None
     notes = []
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit or float grey
+        # convert("L") would clip at 255: scale the image's own range to 0..255 instead.
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        values = (values - low) / (high - low or 1.0) * 255
+        notes.append(f"scaled {image.mode} values {low:g}..{high:g} to 0..255")
+        image = Image.fromarray(values.round().astype(np.uint8), mode="L")
     if image.mode != "L":
         notes.append(f"converted {image.mode} to grayscale")
         if "A" in image.getbands() or "transparency" in image.info:
