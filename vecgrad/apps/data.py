@@ -355,7 +355,7 @@ def _check_identity(spec: DatasetSpec, path: Path, array: np.ndarray) -> None:
         if digest == other.contents[name]:
             raise WrongDatasetError(
                 f"{spec.title}: {path} is {other.title}'s {name.removesuffix('.gz')} "
-                f"(its content matches the published file), not {spec.title}'s: "
+                f"(its uncompressed content matches the known file), not {spec.title}'s: "
                 f"that directory holds {other.title}, not {spec.title}",
                 other.name,
             )

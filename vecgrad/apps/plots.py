@@ -90,26 +90,34 @@ def plot_misclassified(
     side = max(1, math.ceil(math.sqrt(len(wrong))))
     rows = max(1, math.ceil(len(wrong) / side))
     tiles = [_as_square(images[i]) for i in wrong]
-    mosaic = _mosaic(tiles, rows, side, pad=(10, 2)) if tiles else np.full((28, 28), np.nan)
-    fig = Figure(figsize=(1.1 * side + 0.2, 1.25 * rows + 0.45))
-    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - 0.45 / (1.25 * rows + 0.45)))
+    height, width = tiles[0].shape if tiles else (28, 28)
+    # Digits fit "5 → 6" on one line above a tile; "Sneaker → Sandal" takes two.
+    two_lines = max(map(len, class_names)) > 3
+    band = 17 if two_lines else 10  # pixels of caption above each tile
+    mosaic = _mosaic(tiles, rows, side, pad=(band, 2)) if tiles else np.full((28, 28), np.nan)
+    inch = 1.1 / (width + 2)  # the figure's inches per mosaic pixel
+    title = 0.45  # inches above the mosaic
+    size = (mosaic.shape[1] * inch + 0.2, mosaic.shape[0] * inch + title)
+    fig = Figure(figsize=size)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - title / size[1]))
     ax.imshow(mosaic, cmap="gray_r", interpolation="nearest", vmin=0, vmax=_peak(images))
     ax.axis("off")
     fig.suptitle(
         f"{int((labels != predictions).sum())} misclassified test images (true → predicted)",
-        y=1 - 0.08 / (1.25 * rows + 0.45),
+        y=1 - 0.08 / size[1],
         va="top",
     )
-    height, width = tiles[0].shape if tiles else (28, 28)
     for n, i in enumerate(wrong):
         row, column = divmod(n, side)
+        separator = "\n→ " if two_lines else " → "
         ax.text(
             column * (width + 2) + width / 2,
-            row * (height + 10) + 9,  # just above the tile, in its 10-pixel band
-            f"{class_names[labels[i]]} → {class_names[predictions[i]]}",
+            row * (height + band) + band - 1,  # just above the tile, in its band
+            f"{class_names[labels[i]]}{separator}{class_names[predictions[i]]}",
             ha="center",
             va="bottom",
-            fontsize=8,
+            fontsize=7 if two_lines else 8,
+            linespacing=1.0,
         )
     if not len(wrong):
         ax.text(14, 14, "no mistakes", ha="center", va="center")
