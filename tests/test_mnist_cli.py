@@ -342,6 +342,10 @@ def test_predict_test_indices_and_plot(trained, tiny, tmp_path, capsys):
         (["no/such.png"], "image 'no/such.png' does not exist"),
         ([], "nothing to classify: give IMAGE files or --test-index N"),
         (["--test-index", "1", "--plot", "x.svg"], "--plot x.svg: the file name must end in .png"),
+        (
+            ["--test-index", "1", "--plot", "README.md/p.png"],
+            "--plot's directory README.md: exists",
+        ),
     ],
 )
 def test_predict_errors_exit_2_in_one_line(trained, tiny, args, message, capsys):
@@ -396,3 +400,18 @@ def test_first_layer_plot_has_a_colour_key(tmp_path):
     [fig] = fig_calls
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert len(fig.axes) == 2 and "weight ÷ the unit's largest |weight|" in labels
+
+
+def test_predict_plots_at_most_twelve_images(trained, tiny, tmp_path, capsys):
+    _, _, out = trained
+    plot = tmp_path / "many.png"
+    indices = [str(i) for i in range(14)]
+    flags = ["predict", "--model", str(out / "model.npz"), "--data-dir", str(tiny)]
+    assert cli.main([*flags, "--test-index", *indices, "--plot", str(plot)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 15  # every image printed, then "wrote"
+    assert "--plot: drawing the first 12 of 14 images" in captured.err
+    from PIL import Image
+
+    with Image.open(plot) as image:
+        assert image.size[1] < 12 * 2.3 * 100 + 50  # twelve rows of 2.3 inches at 100 dpi

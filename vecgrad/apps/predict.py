@@ -22,9 +22,16 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .download import DownloadError
-from .train_mnist import DATASETS, ModelFileError, data_error_message, load_model
+from .train_mnist import (
+    DATASETS,
+    ModelFileError,
+    check_output_dir,
+    data_error_message,
+    load_model,
+)
 
 TOP = 3  # probabilities printed per image
+PLOTTED = 12  # at most this many images in --plot's figure (one row each)
 
 
 class ImageError(ValueError):
@@ -138,8 +145,13 @@ def run_predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     shape = tuple(spec.get("input_shape", (28, 28)))
     if len(shape) != 2:
         parser.error(f"{args.model}: the model reads inputs of shape {shape}, not images")
-    if args.plot is not None and args.plot.suffix.lower() != ".png":
-        parser.error(f"--plot {args.plot}: the file name must end in .png")
+    if args.plot is not None:
+        if args.plot.suffix.lower() != ".png":
+            parser.error(f"--plot {args.plot}: the file name must end in .png")
+        try:
+            check_output_dir(args.plot.parent, "--plot's directory")
+        except ValueError as error:
+            parser.error(str(error))
 
     images, labels, titles = [], [], []
     for path in args.images:
@@ -171,6 +183,10 @@ def run_predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if args.plot is not None:
         from . import plots
 
+        if len(images) > PLOTTED:
+            print(f"--plot: drawing the first {PLOTTED} of {len(images)} images", file=sys.stderr)
+        images, probabilities = images[:PLOTTED], probabilities[:PLOTTED]
+        labels, titles = labels[:PLOTTED], titles[:PLOTTED]
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         titles = [
             t if lab is None else f"{t} (true {names[lab]})" for t, lab in zip(titles, labels)

@@ -476,14 +476,14 @@ def config_from_flags(args: argparse.Namespace, **overrides) -> Config:
     return Config(**{**fields, **overrides})
 
 
-def check_output_dir(out: Path) -> None:
-    """Raise ValueError (naming ``--out``) unless ``out`` is, or can become, a writable directory.
+def check_output_dir(out: Path, flag: str = "--out") -> None:
+    """Raise ValueError (naming ``flag``) unless ``out`` is, or can become, a writable directory.
 
     Checked before any training by creating the directory and a probe file, then removing
     what was created: permissions alone do not tell (root may write anywhere, /proc refuses).
     """
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a directory")
+        raise ValueError(f"{flag} {out}: exists and is not a directory")
     created = []
     for directory in reversed([out, *out.parents]):
         if not directory.exists():
@@ -495,7 +495,7 @@ def check_output_dir(out: Path) -> None:
         probe.unlink()
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise ValueError(f"--out {out}: cannot write there ({reason})") from None
+        raise ValueError(f"{flag} {out}: cannot write there ({reason})") from None
     finally:
         for directory in reversed(created):
             try:
