@@ -415,3 +415,26 @@ def test_predict_plots_at_most_twelve_images(trained, tiny, tmp_path, capsys):
 
     with Image.open(plot) as image:
         assert image.size[1] < 12 * 2.3 * 100 + 50  # twelve rows of 2.3 inches at 100 dpi
+
+
+def test_no_import_circle_between_train_mnist_and_sweep():
+    """train_mnist imports neither sweep nor cli (only its __main__ guard reaches cli)."""
+    import ast
+
+    tree = ast.parse((REPO / "vecgrad" / "apps" / "train_mnist.py").read_text(encoding="utf-8"))
+    guard = next(
+        node for node in tree.body if isinstance(node, ast.If) and "__main__" in ast.unparse(node)
+    )
+    inside_guard = {id(node) for node in ast.walk(guard)}
+    imported = [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and id(node) not in inside_guard
+    ]
+    assert "sweep" not in imported and "cli" not in imported, imported
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, vecgrad.apps.sweep; print(sorted(m for m in "
+         "sys.modules if m.startswith('vecgrad.apps.')))"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "vecgrad.apps.cli" not in done.stdout and "vecgrad.apps.train_mnist" in done.stdout
