@@ -170,6 +170,18 @@ def test_files_in_the_cache_are_used_without_any_network(cache, refused):
 
 
 @needs_shared
+def test_a_complete_cache_is_tidied_of_stale_part_files(cache, refused):
+    (cache / "mnist").mkdir(parents=True)
+    for name in FOUR:
+        shutil.copy(SHARED / name, cache / "mnist" / name)
+    stale = cache / "mnist" / f".{FOUR[0]}.abc123.part"  # a killed download's, unlocked
+    stale.write_bytes(b"half a file")
+    load_mnist(mirrors=[refused], progress=False)
+    assert not stale.exists()
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(FOUR)
+
+
+@needs_shared
 def test_only_missing_files_are_downloaded_checked_and_loaded(tmp_path):
     # The spec of a "dataset" whose originals are the shared files (their hashes), served
     # from a file:// mirror; two of the four are already in root.

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vecgrad.apps.download import DownloadError, cache_dir, download, download_file, sha256_of
+from vecgrad.apps.download import (
+    DownloadError,
+    cache_dir,
+    download,
+    download_file,
+    remove_stale_parts,
+    sha256_of,
+)
 from vecgrad.apps.idx import IDXFormatError, parse_idx, read_idx
 
 __all__ = [
@@ -289,6 +296,9 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
     """Return the path of each of ``spec``'s files, downloading the missing ones if allowed."""
     target = Path(root).expanduser() if root is not None else cache_dir(spec.name)
     searched = [target] if root is not None else [target, *spec.system_dirs]
+    if allow_download and target.is_dir():  # the directory downloads go to: tidy it
+        for name in spec.files:
+            remove_stale_parts(target, name)  # .part files of killed downloads
     for directory in searched:
         found = {name: _find(directory, name) for name in spec.files}
         if all(found.values()):

@@ -192,6 +192,8 @@ def remove_stale_parts(dest_dir: str | os.PathLike, name: str) -> list[Path]:
         try:
             part.unlink(missing_ok=True)  # while holding the lock
             removed.append(part)
+        except OSError:  # a read-only directory: not ours to tidy
+            pass
         finally:
             os.close(fd)
     return removed
