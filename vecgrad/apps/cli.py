@@ -22,9 +22,10 @@ from collections.abc import Iterator
 
 from . import predict, sweep, train_mnist
 
-# One BLAS thread: these matrices (at most 60000×784 by 784×100) gain little from a second
-# one, and on a machine whose cores are busy the threads wait for each other (measured in
-# benchmarks/bench_threads.py: 0.03 against up to 0.97 s per epoch on the 5k set).
+# One BLAS thread: these matrices (a batch of 100×784 by 784×100) gain little from a second
+# one, and on a machine whose cores are busy the threads wait for each other
+# (benchmarks/bench_threads.py on 2 busy cores: 0.17 s per epoch on the 5k set with one
+# thread, 4.2 s with two; Fashion-MNIST 1.8 s against 30 s).
 DEFAULT_THREADS = 1
 
 COMMANDS = {
