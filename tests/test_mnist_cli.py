@@ -237,7 +237,11 @@ def test_model_file_errors_name_the_file(trained, tmp_path):
     with pytest.raises(ModelFileError, match=r"o.npz: the weights do not fit the recorded mlp"):
         load_model(other)
     lenet = save_model(result.model, {**result.spec, "kind": "lenet"}, tmp_path / "l.npz")
-    with pytest.raises(ModelFileError, match="unknown model kind 'lenet'; this vecgrad builds mlp"):
+    with pytest.raises(
+        ModelFileError,
+        match="l.npz: cannot build the recorded model: unknown model kind 'lenet'; this "
+        "vecgrad builds mlp",
+    ):
         load_model(lenet)
 
 

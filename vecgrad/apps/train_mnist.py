@@ -271,6 +271,9 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
         raise ModelFileError(f"{path}: model format {found!r}; this vecgrad reads {MODEL_FORMAT}")
     try:
         model = model_from_spec(spec)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{path}: cannot build the recorded model: {error}") from None
+    try:
         model.load_state_dict(arrays)
     except (ValueError, KeyError, TypeError) as error:
         raise ModelFileError(
