@@ -80,7 +80,14 @@ def test_specs_list_the_four_files_with_sha256(spec):
     for sha in spec.files.values():
         assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
     assert len(set(spec.files.values())) == 4
+    assert list(spec.sizes) == FOUR and all(size > 0 for size in spec.sizes.values())
     assert all(m.startswith(("http://", "https://")) and m.endswith("/") for m in spec.mirrors)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+def test_shipped_mnist_test_sizes_match_the_original_files(name):
+    assert MNIST.sizes[name] == (SHARED / name).stat().st_size
 
 
 @needs_shared
@@ -163,10 +170,22 @@ def test_files_in_the_cache_are_used_without_any_network(cache, refused):
 
 
 @needs_shared
+def test_a_complete_cache_is_tidied_of_stale_part_files(cache, refused):
+    (cache / "mnist").mkdir(parents=True)
+    for name in FOUR:
+        shutil.copy(SHARED / name, cache / "mnist" / name)
+    stale = cache / "mnist" / f".{FOUR[0]}.abc123.part"  # a killed download's, unlocked
+    stale.write_bytes(b"half a file")
+    load_mnist(mirrors=[refused], progress=False)
+    assert not stale.exists()
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(FOUR)
+
+
+@needs_shared
 def test_only_missing_files_are_downloaded_checked_and_loaded(tmp_path):
     # The spec of a "dataset" whose originals are the shared files (their hashes), served
     # from a file:// mirror; two of the four are already in root.
-    spec = dataclasses.replace(MNIST, files=shared_sums_in(FOUR), mirrors=(SHARED.as_uri(),))
+    spec = shared_spec()
     root = tmp_path / "root"
     root.mkdir()
     for name in FOUR[:2]:
@@ -180,7 +199,7 @@ def test_only_missing_files_are_downloaded_checked_and_loaded(tmp_path):
 
 @needs_shared
 def test_corrupted_download_through_the_loader_leaves_nothing(tmp_path):
-    spec = dataclasses.replace(MNIST, files=shared_sums_in(FOUR), mirrors=(SHARED.as_uri(),))
+    spec = shared_spec()
     spec.files["t10k-labels-idx1-ubyte.gz"] = "0" * 64  # the mirror's copy will not match
     with pytest.raises(DownloadError, match="SHA-256 mismatch"):
         load_idx_dataset(spec, tmp_path, progress=False)
@@ -299,6 +318,16 @@ def shared_sums_in(order):
     return {name: sums[name] for name in order}
 
 
+def shared_spec():
+    """A "dataset" whose originals are the shared files (hashes, sizes), on a file:// mirror."""
+    return dataclasses.replace(
+        MNIST,
+        files=shared_sums_in(FOUR),
+        sizes={name: (SHARED / name).stat().st_size for name in FOUR},
+        mirrors=(SHARED.as_uri(),),
+    )
+
+
 def batches(loader):
     return [(X.copy(), y.copy()) for X, y in loader]
 
@@ -394,3 +423,107 @@ def test_bad_arguments(kwargs, error, message):
     args = {"X": np.zeros((10, 2)), "y": np.arange(10), "batch_size": 4, **kwargs}
     with pytest.raises(error, match=message):
         DataLoader(**args)
+
+
+# --- hostile and mismatched files (issue #13): IDXFormatError naming the file -------------------
+
+
+def images_file(path: Path, images: np.ndarray) -> None:
+    """Write an IDX uint8 image file (n, h, w) by hand, gzipped."""
+    header = struct.pack(">BBBBIII", 0, 0, 8, 3, *images.shape)
+    path.write_bytes(gzip.compress(header + images.astype(np.uint8).tobytes()))
+
+
+def tiny_dataset(directory: Path, train_shape=(4, 28, 28), test_shape=(3, 28, 28)) -> Path:
+    directory.mkdir(exist_ok=True)
+    images_file(directory / FOUR[0], np.zeros(train_shape, np.uint8))
+    labels_file(directory / FOUR[1].removesuffix(".gz"), [1] * train_shape[0])
+    images_file(directory / FOUR[2], np.zeros(test_shape, np.uint8))
+    labels_file(directory / FOUR[3].removesuffix(".gz"), [2] * test_shape[0])
+    return directory
+
+
+def test_the_tiny_dataset_loads(tmp_path):
+    (X, y), (Xt, yt) = load_mnist(tiny_dataset(tmp_path / "d"), download=False)
+    assert X.shape == (4, 784) and Xt.shape == (3, 784) and y.tolist() == [1] * 4
+
+
+def test_27_by_27_training_images_are_refused_naming_the_file(tmp_path):
+    root = tiny_dataset(tmp_path / "d", train_shape=(4, 27, 27))
+    with pytest.raises(IDXFormatError, match="holds 27×27 images; MNIST's are 28×28") as info:
+        load_mnist(root, download=False)
+    assert str(root / FOUR[0]) in str(info.value)
+
+
+def test_a_file_of_zero_images_is_refused_naming_the_file(tmp_path):
+    root = tiny_dataset(tmp_path / "d", test_shape=(0, 28, 28))
+    with pytest.raises(IDXFormatError, match="holds no images") as info:
+        load_mnist(root, download=False)
+    assert str(root / FOUR[2]) in str(info.value)
+
+
+def test_missing_files_error_carries_the_directory_and_names(tmp_path):
+    from vecgrad.apps.data import MissingFilesError
+
+    root = tiny_dataset(tmp_path / "d")
+    (root / FOUR[0]).unlink()
+    with pytest.raises(MissingFilesError) as info:
+        load_mnist(root, download=False)
+    assert info.value.directory == root and info.value.missing == [FOUR[0]]
+    assert isinstance(info.value, FileNotFoundError)
+
+
+# --- the files are the dataset asked for ---------------------------------------------------------
+
+
+def zcat_sha256(path: Path) -> str:
+    return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
+
+
+@needs_shared
+def test_mnist_content_hashes_are_those_of_the_shared_official_test_files():
+    for name, sha in MNIST.contents.items():
+        assert zcat_sha256(SHARED / name) == sha, name
+
+
+needs_debian_fashion = pytest.mark.skipif(
+    not (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed (/usr/share/datasets/fashion-mnist)",
+)
+
+
+@needs_debian_fashion
+def test_fashion_content_hashes_are_those_of_debians_files():
+    for name, sha in FASHION_MNIST.contents.items():
+        assert zcat_sha256(DEBIAN_FASHION / name) == sha, name
+
+
+@needs_shared
+def test_mnist_files_asked_to_be_fashion_mnist_are_refused():
+    from vecgrad.apps.data import WrongDatasetError
+
+    with pytest.raises(WrongDatasetError, match="is MNIST's t10k-images-idx3-ubyte") as info:
+        load_fashion_mnist(SHARED, download=False)
+    assert "not Fashion-MNIST's" in str(info.value) and str(SHARED) in str(info.value)
+    load_mnist(SHARED, download=False)  # the 5k subset (train files unknown) is MNIST
+
+
+@needs_debian_fashion
+def test_fashion_files_asked_to_be_mnist_are_refused(tmp_path):
+    from vecgrad.apps.data import WrongDatasetError
+
+    # Recompressed at another level: other gzip bytes, same content, still recognised.
+    for name in FOUR[2:]:
+        (tmp_path / name).write_bytes(
+            gzip.compress(gzip.decompress((DEBIAN_FASHION / name).read_bytes()), 1)
+        )
+    for name in FOUR[:2]:
+        shutil.copy(SHARED / name if SHARED.is_dir() else DEBIAN_FASHION / name, tmp_path)
+    with pytest.raises(WrongDatasetError, match="is Fashion-MNIST's t10k-images"):
+        load_mnist(tmp_path, download=False)
+
+
+def test_unknown_content_is_not_judged(tmp_path):
+    root = tiny_dataset(tmp_path / "d")
+    load_fashion_mnist(root, download=False)
+    load_mnist(root, download=False)

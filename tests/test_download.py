@@ -8,13 +8,18 @@ One server plays several mirrors, chosen by the first part of the URL path:
     /missing/NAME   404
     /stall/NAME     never answers (until the test ends)
     /stallbody/NAME the headers and half the body, then nothing
+    /endless/NAME   no Content-Length: the file, then 20 MB more, then the socket closes
+    /wronglength/NAME  a Content-Length one byte short, then the file
 
 plus "refused": a port nobody listens on. The files are copies of the real MNIST files
 in ../shared/data/mnist-5k, and the expected SHA-256 come from its SHA256SUMS.
 """
 
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -23,7 +28,14 @@ from pathlib import Path
 
 import pytest
 
-from vecgrad.apps.download import DownloadError, cache_dir, download, download_file, sha256_of
+from vecgrad.apps.download import (
+    DownloadError,
+    cache_dir,
+    download,
+    download_file,
+    remove_stale_parts,
+    sha256_of,
+)
 from vecgrad.apps.idx import read_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
@@ -56,11 +68,21 @@ class MirrorHandler(BaseHTTPRequestHandler):
             self.server.release.wait(30)
             return
         body = path.read_bytes()
+        if mode == "endless":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+            try:
+                for _ in range(20):
+                    self.wfile.write(bytes(1 << 20))
+            except OSError:  # the client hung up: what a capped download does
+                pass
+            return
         if mode == "corrupt":
             body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) - (mode == "wronglength")))
         self.end_headers()
         if mode in ("drop", "stallbody"):
             self.wfile.write(body[: len(body) // 2])
@@ -323,3 +345,96 @@ def test_cache_dir_order(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_dir("mnist") == tmp_path / "home" / ".cache" / "vecgrad" / "mnist"
     assert cache_dir() == tmp_path / "home" / ".cache" / "vecgrad"
+
+
+# --- a known size caps the download (issue #13) ----------------------------------------------
+
+
+def test_a_mirror_streaming_without_length_is_cut_off_at_the_known_size(mirror, tmp_path):
+    size = (SHARED / NAME).stat().st_size
+    with pytest.raises(DownloadError) as info:
+        download_file(
+            NAME, SUMS[NAME], [mirror("endless")], tmp_path, size=size, timeout=TIMEOUT,
+            progress=False,
+        )  # fmt: skip
+    assert f"sent more than the {size} bytes of {NAME}; stopped after {size + 1}" in str(info.value)
+    assert_only(tmp_path, [])
+
+
+def test_the_capped_download_falls_back_to_the_next_mirror(mirror, tmp_path):
+    size = (SHARED / NAME).stat().st_size
+    mirrors = [mirror("endless"), mirror("good")]
+    download_file(NAME, SUMS[NAME], mirrors, tmp_path, size=size, timeout=TIMEOUT, progress=False)
+    assert (tmp_path / NAME).read_bytes() == (SHARED / NAME).read_bytes()
+    assert_only(tmp_path, [NAME])
+
+
+def test_a_wrong_content_length_is_refused_before_the_body(mirror, tmp_path):
+    size = (SHARED / NAME).stat().st_size
+    with pytest.raises(DownloadError, match=f"announces {size - 1} bytes .*has {size}"):
+        download_file(
+            NAME, SUMS[NAME], [mirror("wronglength")], tmp_path, size=size, timeout=TIMEOUT,
+            progress=False,
+        )  # fmt: skip
+    assert_only(tmp_path, [])
+
+
+def test_download_passes_the_sizes_on(mirror, tmp_path):
+    sizes = {name: (SHARED / name).stat().st_size for name in SUMS}
+    with pytest.raises(DownloadError, match="sent more than"):
+        download(SUMS, [mirror("endless")], tmp_path, sizes=sizes, timeout=TIMEOUT, progress=False)
+
+
+# --- a client killed mid-transfer: its .part file is removed by the next run ------------------
+
+
+def start_stalled_download(url: str, dest: Path) -> subprocess.Popen:
+    """A separate process downloading NAME from a mirror that stalls half-way."""
+    code = (
+        "import sys; from vecgrad.apps.download import download_file; "
+        "download_file(sys.argv[1], sys.argv[2], [sys.argv[3]], sys.argv[4], timeout=60, "
+        "progress=False)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, NAME, SUMS[NAME], url, str(dest)],
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    deadline = time.monotonic() + 30
+    while not list(dest.glob(f".{NAME}.*.part")):
+        assert process.poll() is None, "the download process ended early"
+        assert time.monotonic() < deadline, "no .part file appeared"
+        time.sleep(0.05)
+    return process
+
+
+def test_a_killed_download_leaves_a_part_file_the_next_run_removes(mirror, tmp_path):
+    process = start_stalled_download(mirror("stallbody"), tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    [stale] = list(tmp_path.glob(f".{NAME}.*.part"))  # the killed process could not clean up
+    download_file(NAME, SUMS[NAME], [mirror("good")], tmp_path, timeout=TIMEOUT, progress=False)
+    assert not stale.exists()
+    assert_only(tmp_path, [NAME])
+
+
+def test_the_next_run_removes_stale_parts_even_when_the_file_is_complete(mirror, tmp_path):
+    download(SUMS, [mirror("good")], tmp_path, timeout=TIMEOUT, progress=False)
+    process = start_stalled_download(mirror("stallbody"), tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    download(SUMS, [mirror("good")], tmp_path, timeout=TIMEOUT, progress=False)
+    assert_only(tmp_path, SUMS)
+
+
+def test_a_live_download_keeps_its_part_file(mirror, tmp_path):
+    process = start_stalled_download(mirror("stallbody"), tmp_path)
+    try:
+        [live] = list(tmp_path.glob(f".{NAME}.*.part"))
+        assert remove_stale_parts(tmp_path, NAME) == []
+        download_file(NAME, SUMS[NAME], [mirror("good")], tmp_path, timeout=TIMEOUT, progress=False)
+        assert live.exists()  # another process is still writing it
+    finally:
+        process.kill()
+        process.wait(10)
+    assert remove_stale_parts(tmp_path, NAME) == [live]
+    assert_only(tmp_path, [NAME])

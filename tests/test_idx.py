@@ -5,7 +5,9 @@ so the reader is checked against the format, not against itself.
 """
 
 import gzip
+import io
 import struct
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +142,9 @@ MALFORMED = {
     "zero dimensions": (b"\x00\x00\x08\x00", "0 dimensions"),
     "truncated header": (GOOD[:10], "truncated header: 3 dimension.* need 16 header bytes"),
     "truncated data": (GOOD[:-5], "truncated data: .*needs 12 bytes .*found 7"),
-    "trailing garbage": (GOOD + b"\x00\x01\x02", "3 trailing byte"),
+    # A raw file's length is known (3 extra bytes); a gzip stream is read one byte past
+    # what the header promises, no further (see test_gzip_bomb_...).
+    "trailing garbage": (GOOD + b"\x00\x01\x02", "trailing byte"),
     # The magic says 4 dimensions but the file lists 3 sizes: the first data bytes are
     # read as a fourth size, so the data is far too short.
     "too many dimensions in magic": (b"\x00\x00\x08\x04" + GOOD[4:], "truncated data"),
@@ -199,3 +203,65 @@ def test_random_bytes_never_crash_inside_numpy(tmp_path_factory, junk):
     except IDXFormatError:
         return
     assert isinstance(out, np.ndarray)
+
+
+def test_raw_trailing_bytes_are_counted(tmp_path):
+    path = write(tmp_path, GOOD + b"\x00\x01\x02")
+    with pytest.raises(IDXFormatError, match="3 trailing byte"):
+        read_idx(path)
+
+
+# --- hostile sizes: the header is read first, and no more than it promises --------------
+
+
+def gzip_bomb(tmp_path: Path, inflated_mib: int = 64) -> Path:
+    """A .gz whose header promises one 28×28 uint8 image but which inflates to ~``inflated_mib``."""
+    header = struct.pack(">BBBBIII", 0, 0, 0x08, 3, 1, 28, 28)
+    buffer = io.BytesIO()
+    zeros = bytes(1 << 20)
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6) as stream:
+        stream.write(header + bytes(784))
+        for _ in range(inflated_mib):
+            stream.write(zeros)
+    return write(tmp_path, buffer.getvalue(), "train-images-idx3-ubyte.gz")
+
+
+def test_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    path = gzip_bomb(tmp_path, inflated_mib=64)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXFormatError, match="trailing byte.*stream goes on") as info:
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    assert peak < 8 << 20, f"{peak / 2**20:.0f} MiB allocated for a 784-byte promise"
+
+
+def test_a_huge_promise_with_little_data_is_truncated_not_a_memory_error(tmp_path):
+    # The header promises 4 GiB × 28 × 28; the stream holds 10 bytes.
+    raw = struct.pack(">BBBBIII", 0, 0, 0x08, 3, 0xFFFFFFFF, 28, 28) + bytes(10)
+    for gz in (False, True):
+        path = write(tmp_path, raw, f"huge-{gz}", gz=gz)
+        with pytest.raises(IDXFormatError, match="truncated data.*found 10") as info:
+            read_idx(path)
+        assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_255_dimensions_is_an_idx_error_not_numpys(tmp_path, gz):
+    raw = b"\x00\x00\x08\xff" + struct.pack(">255I", *([1] * 255)) + b"\x07"
+    path = write(tmp_path, raw, "many-dims", gz=gz)
+    with pytest.raises(IDXFormatError, match="255 dimensions; at most 32") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_parse_idx_reads_bytes_with_the_same_checks():
+    from vecgrad.apps.idx import parse_idx
+
+    np.testing.assert_array_equal(parse_idx(GOOD), np.arange(12).reshape(2, 2, 3))
+    with pytest.raises(IDXFormatError, match="<bytes>: 3 trailing byte"):
+        parse_idx(GOOD + b"abc")

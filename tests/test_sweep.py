@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vecgrad.apps.cli import main
 from vecgrad.apps.sweep import (
     COURSE_MNIST,
     ResultsFile,
@@ -38,7 +39,7 @@ from vecgrad.apps.sweep import (
     sweep,
     zero_position,
 )
-from vecgrad.apps.train_mnist import Config, load_data, main
+from vecgrad.apps.train_mnist import Config, load_data
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
@@ -51,11 +52,11 @@ def needs_mnist() -> None:
 
 
 def command(*args: str | Path, out: Path) -> list[str]:
-    """``python -m vecgrad.apps.train_mnist sweep`` on the 5k MNIST subset, writing into ``out``."""
+    """``python -m vecgrad.apps.cli sweep`` on the 5k MNIST subset, writing into ``out``."""
     return [
         sys.executable,
         "-m",
-        "vecgrad.apps.train_mnist",
+        "vecgrad.apps.cli",
         "sweep",
         "--data-dir",
         str(MNIST_5K),

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from vecgrad import Tensor
+from vecgrad.apps.cli import main
 from vecgrad.apps.data import DataLoader
 from vecgrad.apps.train_mnist import (
     Config,
     build_model,
     evaluate,
     load_data,
-    main,
+    load_model,
     make_rngs,
     train,
 )
@@ -184,7 +185,7 @@ def test_evaluate_counts_correct_predictions():
 def run_command(*flags: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "vecgrad.apps.train_mnist", *flags],
+        [sys.executable, "-m", "vecgrad.apps.cli", *flags],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -218,12 +219,14 @@ def test_command_trains_and_writes_every_output(mnist, tmp_path):
     assert metrics["test_accuracy"] == metrics["history"][0]["test_accuracy"]
     assert f"test accuracy {metrics['test_accuracy']:.2%}" in done.stdout
 
-    # The saved model reproduces the reported test accuracy.
+    # The saved model (rebuilt from its own record) reproduces the reported test accuracy.
     config, data = mnist
-    model = build_model(replace(config, hidden=(16,)), 784, 10, make_rngs(0))
-    model.load(out / "model.npz")
+    model, spec = load_model(out / "model.npz")
+    assert spec["kind"] == "mlp" and spec["sizes"] == [784, 16, 10]
     accuracy, _ = evaluate(model, *data[1])
     assert accuracy == metrics["test_accuracy"]
+    # The history's train accuracy is the final model's, measured at the epoch's end.
+    assert evaluate(model, *data[0])[0] == metrics["history"][-1]["train_accuracy"]
 
 
 def test_command_refuses_a_bad_flag_in_one_line(tmp_path):
@@ -250,7 +253,9 @@ def test_command_refuses_a_bad_flag_in_one_line(tmp_path):
         (["--batch-size", "0"], "batch_size must be at least 1, got 0"),
         (["--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
         (["--optimizer", "adam", "--momentum", "0.9"], "momentum is an SGD setting"),
-        (["--data-dir", "no/such/dir"], "data directory 'no/such/dir' does not exist"),
+        (["--data-dir", "no/such/dir"], "--data-dir no/such/dir does not exist"),
+        (["--data-dir", "README.md"], "--data-dir README.md is a file, not a directory"),
+        (["--threads", "0"], "--threads must be at least 1, got 0"),
         (["--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
     ],
 )
@@ -270,7 +275,9 @@ def test_a_data_directory_without_the_files_is_refused(tmp_path, capsys):
         main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "never")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "MNIST: 4 of the 4 files missing" in err and "train-images-idx3-ubyte.gz" in err
+    assert f"--data-dir {tmp_path}: 4 of the 4 MNIST files missing" in err
+    assert "train-images-idx3-ubyte.gz" in err and "point --data-dir at a directory" in err
+    assert "root=" not in err and "download=True" not in err  # Python names, not flags
 
 
 def test_train_is_the_default_command(capsys):
@@ -281,7 +288,11 @@ def test_train_is_the_default_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
-    assert "train" in capsys.readouterr().out
+    help_text = capsys.readouterr().out
+    # The README says "--help for the flags": the default command's flags are listed.
+    for flag in ("--data-dir", "--epochs", "--hidden", "--l2", "--out", "--threads"):
+        assert flag in help_text, flag
+    assert "sweep" in help_text and "predict" in help_text
 
 
 def test_train_validates_its_config_too():
@@ -294,7 +305,7 @@ def test_no_network_prints_where_to_put_the_files_and_exits_2(monkeypatch, tmp_p
     import dataclasses
     import socket
 
-    from vecgrad.apps import data, train_mnist
+    from vecgrad.apps import cli, data
 
     with socket.socket() as closed:  # a port nobody listens on: connections are refused
         closed.bind(("127.0.0.1", 0))
@@ -302,7 +313,7 @@ def test_no_network_prints_where_to_put_the_files_and_exits_2(monkeypatch, tmp_p
     monkeypatch.setattr(data, "MNIST", dataclasses.replace(data.MNIST, mirrors=(refused,)))
     monkeypatch.setenv("VECGRAD_DATA", str(tmp_path / "cache"))
     with pytest.raises(SystemExit) as exit_info:
-        train_mnist.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out")])
+        cli.main(["--epochs", "1", "--no-progress", "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "could not download" in err and "Traceback" not in err

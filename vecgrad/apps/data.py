@@ -13,15 +13,23 @@ This module yields numpy arrays only: wrapping them in Tensors is the training c
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vecgrad.apps.download import DownloadError, cache_dir, download, download_file, sha256_of
+from vecgrad.apps.download import (
+    DownloadError,
+    cache_dir,
+    download,
+    download_file,
+    remove_stale_parts,
+    sha256_of,
+)
 from vecgrad.apps.idx import IDXFormatError, parse_idx, read_idx
 
 __all__ = [
@@ -31,7 +39,10 @@ __all__ = [
     "FASHION_MNIST",
     "IDXFormatError",
     "MNIST",
+    "MissingFilesError",
+    "WrongDatasetError",
     "cache_dir",
+    "content_sha256",
     "download",
     "download_file",
     "load_fashion_mnist",
@@ -49,9 +60,15 @@ class DatasetSpec:
     name: str  # the cache subfolder
     title: str  # for messages
     files: dict[str, str]  # file name → SHA-256: train images, train labels, test images, labels
+    sizes: dict[str, int]  # file name → bytes of the published file (caps a download)
     mirrors: tuple[str, ...]  # base URLs, tried in order
     system_dirs: tuple[Path, ...] = ()  # where an OS package may already have installed it
     classes: int = 10
+    image_shape: tuple[int, ...] = (28, 28)
+    # file name → SHA-256 of the *uncompressed* file (``zcat FILE | sha256sum``), for the
+    # files whose content is known: they tell one dataset's files from another's however
+    # they were gzipped. A file matching none (a subset, your own data) is not judged.
+    contents: dict[str, str] = field(default_factory=dict)
 
 
 # SHA-256 of the original gzipped files, as pinned by TensorFlow Datasets in
@@ -76,6 +93,22 @@ MNIST = DatasetSpec(
         "t10k-labels-idx1-ubyte.gz": (
             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
         ),
+    },
+    # The uncompressed official test files (the shared copies are byte-identical); the
+    # full training files' content is not pinned here (only their gzipped SHA-256 above).
+    contents={
+        "t10k-images-idx3-ubyte.gz": (
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+        ),
+        "t10k-labels-idx1-ubyte.gz": (
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+        ),
+    },
+    sizes={
+        "train-images-idx3-ubyte.gz": 9912422,
+        "train-labels-idx1-ubyte.gz": 28881,
+        "t10k-images-idx3-ubyte.gz": 1648877,
+        "t10k-labels-idx1-ubyte.gz": 4542,
     },
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -107,6 +140,27 @@ FASHION_MNIST = DatasetSpec(
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
         ),
     },
+    # Uncompressed, as read from Debian's package (sizes 47040016, 60008, 7840016, 10008).
+    contents={
+        "train-images-idx3-ubyte.gz": (
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+        ),
+        "train-labels-idx1-ubyte.gz": (
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+        ),
+        "t10k-images-idx3-ubyte.gz": (
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+        ),
+        "t10k-labels-idx1-ubyte.gz": (
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+        ),
+    },
+    sizes={
+        "train-images-idx3-ubyte.gz": 26421880,
+        "train-labels-idx1-ubyte.gz": 29515,
+        "t10k-images-idx3-ubyte.gz": 4422102,
+        "t10k-labels-idx1-ubyte.gz": 5148,
+    },
     mirrors=(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -114,7 +168,25 @@ FASHION_MNIST = DatasetSpec(
     system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),  # Debian: dataset-fashion-mnist
 )
 
+SPECS = (MNIST, FASHION_MNIST)
+
 Split = tuple[np.ndarray, np.ndarray]
+
+
+class MissingFilesError(FileNotFoundError):
+    """Some of a dataset's files are in none of the places searched (and no download)."""
+
+    def __init__(self, message: str, spec: DatasetSpec, directory: Path, missing: list[str]):
+        super().__init__(message)
+        self.spec, self.directory, self.missing = spec, directory, missing
+
+
+class WrongDatasetError(ValueError):
+    """A file whose content is another dataset's (MNIST files asked to be Fashion-MNIST)."""
+
+    def __init__(self, message: str, found: str = ""):
+        super().__init__(message)
+        self.found = found  # the name of the dataset the files are
 
 
 def load_mnist(
@@ -202,6 +274,8 @@ def load_idx_dataset(
         images = read_idx(images_path, ndim=3)
         labels = read_idx(labels_path, ndim=1)
         _check_split(spec, images, labels, images_path, labels_path)
+        _check_identity(spec, images_path, images)
+        _check_identity(spec, labels_path, labels)
         if flatten:
             images = images.reshape(len(images), -1)
         if normalize:
@@ -222,6 +296,9 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
     """Return the path of each of ``spec``'s files, downloading the missing ones if allowed."""
     target = Path(root).expanduser() if root is not None else cache_dir(spec.name)
     searched = [target] if root is not None else [target, *spec.system_dirs]
+    if allow_download and target.is_dir():  # the directory downloads go to: tidy it
+        for name in spec.files:
+            remove_stale_parts(target, name)  # .part files of killed downloads
     for directory in searched:
         found = {name: _find(directory, name) for name in spec.files}
         if all(found.values()):
@@ -231,17 +308,21 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
     missing = [name for name, path in found.items() if path is None]
     where = " or ".join(str(d) for d in searched)
     if not allow_download:
-        raise FileNotFoundError(
+        raise MissingFilesError(
             f"{spec.title}: {len(missing)} of the {len(spec.files)} files missing from "
             f"{target}: {', '.join(missing)} (gzipped, or uncompressed without .gz). "
             f"Looked in {where}. Put them there, pass root= a directory that holds them, "
-            "or pass download=True."
+            "or pass download=True.",
+            spec,
+            target,
+            missing,
         )
     try:
         fetched = download(
             {name: spec.files[name] for name in missing},
             mirrors if mirrors is not None else spec.mirrors,
             target,
+            sizes=spec.sizes,
             timeout=timeout,
             progress=progress,
         )
@@ -253,20 +334,65 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
     return {name: found[name] or fetched[name] for name in spec.files}
 
 
+def _canonical(name: str) -> str:
+    """The spec's name of a file found as ``name`` (with or without ``.gz``)."""
+    return name if name.endswith(".gz") else name + ".gz"
+
+
+def content_sha256(array: np.ndarray) -> str:
+    """Return the SHA-256 of the uncompressed IDX file that stores the uint8 ``array``.
+
+    The same digest as ``zcat FILE | sha256sum``, however the file was compressed.
+    """
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    digest = hashlib.sha256(header)
+    digest.update(np.ascontiguousarray(array, dtype=np.uint8).data)
+    return digest.hexdigest()
+
+
+def _check_identity(spec: DatasetSpec, path: Path, array: np.ndarray) -> None:
+    """Raise `WrongDatasetError` if ``path``'s content is known to be another dataset's."""
+    name = _canonical(path.name)
+    others = [other for other in SPECS if other.name != spec.name and name in other.contents]
+    if not others:
+        return
+    digest = content_sha256(array)
+    if digest == spec.contents.get(name):
+        return
+    for other in others:
+        if digest == other.contents[name]:
+            raise WrongDatasetError(
+                f"{spec.title}: {path} is {other.title}'s {name.removesuffix('.gz')} "
+                f"(its uncompressed content matches the known file), not {spec.title}'s: "
+                f"that directory holds {other.title}, not {spec.title}",
+                other.name,
+            )
+
+
 def _check_split(spec, images, labels, images_path, labels_path) -> None:
-    """Raise ValueError unless ``images`` and ``labels`` make one consistent split."""
+    """Raise IDXFormatError unless ``images`` and ``labels`` make one consistent split."""
     if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        raise ValueError(
+        raise IDXFormatError(
             f"{spec.title}: expected uint8 images and labels, {images_path} holds "
             f"{images.dtype} and {labels_path} holds {labels.dtype}"
         )
+    if len(images) == 0:
+        raise IDXFormatError(f"{spec.title}: {images_path} holds no images (its header says 0)")
+    if images.shape[1:] != spec.image_shape:
+        want = "×".join(map(str, spec.image_shape))
+        raise IDXFormatError(
+            f"{spec.title}: {images_path} holds {'×'.join(map(str, images.shape[1:]))} "
+            f"images; {spec.title}'s are {want}"
+        )
     if len(images) != len(labels):
-        raise ValueError(
+        raise IDXFormatError(
             f"{spec.title}: {images_path} has {len(images)} images but {labels_path} has "
             f"{len(labels)} labels"
         )
     if labels.size and labels.max() >= spec.classes:
-        raise ValueError(
+        raise IDXFormatError(
             f"{spec.title}: {labels_path} holds label {labels.max()}; "
             f"expected 0..{spec.classes - 1}"
         )

@@ -16,6 +16,7 @@ can be wrong raises one error type, `IDXFormatError`, naming the file and the fa
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from pathlib import Path
@@ -32,6 +33,8 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20  # bytes per read
+MAX_DIMENSIONS = 32  # numpy 1.x's limit (2.x allows 64); an IDX header may say 255
 
 
 class IDXFormatError(ValueError):
@@ -44,18 +47,29 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
     Gzip is detected by its magic bytes (1f 8b), not by the file name. The array has
     the file's shape and type, in native byte order, and is writable. Pass ``ndim``
     to also require that many dimensions (3 for images, 1 for labels).
+    The header is read first and no more than the size it promises (plus one byte, to
+    notice a longer file) is read or decompressed: a gzip bomb costs what its header
+    declares, not what it inflates to.
     Raises `IDXFormatError` for a bad magic number, an unknown type code, a wrong
     dimension count, a truncated or over-long file, an empty file or a broken gzip stream.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            # EOFError: the gzip stream stops early (a truncated download).
-            raise IDXFormatError(f"{path}: broken gzip stream ({error})") from None
-    return parse_idx(raw, source=str(path), ndim=ndim)
+    with open(path, "rb") as raw:
+        if raw.read(2) == _GZIP_MAGIC:
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                try:
+                    return _read_stream(stream, str(path), ndim, size=None, gzipped=True)
+                except IDXFormatError:
+                    # Corrupt deflate data can inflate to a garbage header before the CRC
+                    # at the end is checked: read on a little (bounded) to name the real fault.
+                    try:
+                        _read_at_most(stream, _CHUNK)
+                    except (OSError, EOFError, zlib.error) as error:
+                        raise IDXFormatError(f"{path}: broken gzip stream ({error})") from None
+                    raise
+        raw.seek(0)
+        return _read_stream(raw, str(path), ndim, size=os.fstat(raw.fileno()).st_size)
 
 
 def parse_idx(raw: bytes, source: str = "<bytes>", ndim: int | None = None) -> np.ndarray:
@@ -63,21 +77,42 @@ def parse_idx(raw: bytes, source: str = "<bytes>", ndim: int | None = None) -> n
 
     ``source`` names the bytes in error messages; ``ndim`` is as in `read_idx`.
     """
-    if len(raw) == 0:
+    return _read_stream(io.BytesIO(raw), source, ndim, size=len(raw))
+
+
+def _read_stream(
+    stream, source: str, ndim: int | None, size: int | None, gzipped: bool = False
+) -> np.ndarray:
+    """Read one IDX array from the binary ``stream``: the header, then exactly its data.
+
+    ``size`` is the stream's length when known (a plain file), None for a gzip stream.
+    """
+
+    def read(n: int) -> bytes:
+        try:
+            return _read_at_most(stream, n)
+        except (OSError, EOFError, zlib.error) as error:
+            # EOFError: the gzip stream stops early (a truncated download).
+            raise IDXFormatError(f"{source}: broken gzip stream ({error})") from None
+
+    magic_bytes = read(4)
+    if len(magic_bytes) == 0:
         raise IDXFormatError(
             f"{source}: the file is empty (0 bytes); an IDX file starts with a 4-byte magic number"
         )
-    if len(raw) < 4:
+    if len(magic_bytes) < 4:
         raise IDXFormatError(
-            f"{source}: only {len(raw)} byte(s); an IDX file starts with a 4-byte magic number"
+            f"{source}: only {len(magic_bytes)} byte(s); an IDX file starts with a 4-byte "
+            "magic number"
         )
-    magic = int.from_bytes(raw[:4], "big")
-    if raw[0] != 0 or raw[1] != 0:
+    magic = int.from_bytes(magic_bytes, "big")
+    if magic_bytes[0] != 0 or magic_bytes[1] != 0:
         raise IDXFormatError(
-            f"{source}: bad magic number 0x{magic:08X} (first bytes {raw[:8]!r}); an IDX "
-            "file starts with 0x00 0x00, a type code and the number of dimensions"
+            f"{source}: bad magic number 0x{magic:08X} (first bytes "
+            f"{magic_bytes + read(4)!r}); an IDX file starts with 0x00 0x00, a type code "
+            "and the number of dimensions"
         )
-    code, file_ndim = raw[2], raw[3]
+    code, file_ndim = magic_bytes[2], magic_bytes[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X} {IDX_DTYPES[c].name}" for c in IDX_DTYPES)
         raise IDXFormatError(
@@ -91,30 +126,65 @@ def parse_idx(raw: bytes, source: str = "<bytes>", ndim: int | None = None) -> n
             f"{source}: expected {ndim} dimension(s), the magic number 0x{magic:08X} "
             f"says {file_ndim}"
         )
+    if file_ndim > MAX_DIMENSIONS:
+        raise IDXFormatError(
+            f"{source}: magic number 0x{magic:08X} says {file_ndim} dimensions; "
+            f"at most {MAX_DIMENSIONS} are supported (MNIST's files have 1 or 3)"
+        )
     header = 4 + 4 * file_ndim
-    if len(raw) < header:
+    sizes = read(4 * file_ndim)
+    if len(sizes) < 4 * file_ndim:
         raise IDXFormatError(
             f"{source}: truncated header: {file_ndim} dimension(s) need {header} header "
-            f"bytes, the file has {len(raw)}"
+            f"bytes, the file has {4 + len(sizes)}"
         )
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(file_ndim))
+    shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(file_ndim))
     dtype = IDX_DTYPES[code]
     expected = dtype.itemsize
-    for size in shape:
-        expected *= size  # Python ints: a garbage header cannot overflow
-    actual = len(raw) - header
-    if actual < expected:
-        raise IDXFormatError(
-            f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} "
-            f"bytes after the {header}-byte header, found {actual}"
-        )
-    if actual > expected:
+    for dimension in shape:
+        expected *= dimension  # Python ints: a garbage header cannot overflow
+    if size is not None and size != header + expected:  # a plain file: known without reading
+        actual = size - header
+        if actual < expected:
+            raise IDXFormatError(
+                f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} "
+                f"bytes after the {header}-byte header, found {actual}"
+            )
         raise IDXFormatError(
             f"{source}: {actual - expected} trailing byte(s) after the data: shape {shape} "
             f"of {dtype.name} needs {expected} bytes after the {header}-byte header, "
             f"found {actual}"
         )
+    body = read(expected + 1)  # one byte more than promised: is the stream longer?
+    if len(body) < expected:
+        raise IDXFormatError(
+            f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} "
+            f"bytes after the {header}-byte header, found {len(body)}"
+        )
+    if len(body) > expected:
+        raise IDXFormatError(
+            f"{source}: trailing byte(s) after the data: shape {shape} of {dtype.name} "
+            f"needs {expected} bytes after the {header}-byte header, and the "
+            f"{'decompressed ' if gzipped else ''}stream goes on (decompression stopped "
+            "there)"
+        )
     # astype copies into native byte order; the copy is also writable (frombuffer's
     # view of immutable bytes is not).
-    data = np.frombuffer(raw, dtype=dtype, offset=header)
+    data = np.frombuffer(body, dtype=dtype, count=expected // dtype.itemsize)
     return data.astype(dtype.newbyteorder("=")).reshape(shape)
+
+
+def _read_at_most(stream, n: int) -> bytes:
+    """Return up to ``n`` bytes of ``stream``, fewer only at its end.
+
+    Read in chunks: a header may promise far more than the stream holds, and asking for
+    it in one call would allocate the promised size up front.
+    """
+    chunks, remaining = [], n
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)

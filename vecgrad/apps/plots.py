@@ -18,27 +18,26 @@ from matplotlib.figure import Figure
 def plot_loss(history: Sequence[dict], path: Path) -> Path:
     """Draw the training loss per epoch; return ``path``."""
     epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train (cross-entropy)")
+    ax.plot(epochs, [h["train_loss"] for h in history], marker="o")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title("Training loss")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("Training loss (mean over each epoch's batches)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
     return _save(fig, path)
 
 
 def plot_accuracy(history: Sequence[dict], path: Path) -> Path:
-    """Draw train and test accuracy per epoch (in %); return ``path``."""
+    """Draw train and test accuracy per epoch (in %), both measured at the epoch's end."""
     epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(epochs, [100 * h["train_accuracy"] for h in history], marker="o", label="train")
     ax.plot(epochs, [100 * h["test_accuracy"] for h in history], marker="s", label="test")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("Accuracy")
+    ax.set_title("Accuracy at the end of each epoch")
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
@@ -56,7 +55,7 @@ def plot_confusion_matrix(
     """Draw the test set's confusion matrix with counts in the cells; return ``path``."""
     k = len(class_names)
     counts = confusion_matrix(labels, predictions, k)
-    fig = Figure(figsize=(6.5, 5.5))
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(counts, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -83,41 +82,124 @@ def plot_misclassified(
     path: Path,
     count: int = 36,
 ) -> Path:
-    """Draw a grid of the first ``count`` misclassified test images, titled true → predicted."""
+    """Draw a grid of the first ``count`` misclassified test images, titled true → predicted.
+
+    One mosaic image with the captions as text: a subplot per image cost 1–2 s.
+    """
     wrong = np.flatnonzero(labels != predictions)[:count]
     side = max(1, math.ceil(math.sqrt(len(wrong))))
-    fig = Figure(figsize=(1.4 * side, 1.6 * side + 0.4))
+    rows = max(1, math.ceil(len(wrong) / side))
+    tiles = [_as_square(images[i]) for i in wrong]
+    height, width = tiles[0].shape if tiles else (28, 28)
+    # Digits fit "5 → 6" on one line above a tile; "Sneaker → Sandal" takes two.
+    two_lines = max(map(len, class_names)) > 3
+    band = 17 if two_lines else 10  # pixels of caption above each tile
+    mosaic = _mosaic(tiles, rows, side, pad=(band, 2)) if tiles else np.full((28, 28), np.nan)
+    inch = 1.1 / (width + 2)  # the figure's inches per mosaic pixel
+    title = 0.45  # inches above the mosaic
+    size = (mosaic.shape[1] * inch + 0.2, mosaic.shape[0] * inch + title)
+    fig = Figure(figsize=size)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - title / size[1]))
+    ax.imshow(mosaic, cmap="gray_r", interpolation="nearest", vmin=0, vmax=_peak(images))
+    ax.axis("off")
     fig.suptitle(
-        f"{int((labels != predictions).sum())} misclassified test images (true → predicted)"
+        f"{int((labels != predictions).sum())} misclassified test images (true → predicted)",
+        y=1 - 0.08 / size[1],
+        va="top",
     )
     for n, i in enumerate(wrong):
-        ax = fig.add_subplot(side, side, n + 1)
-        ax.imshow(_as_square(images[i]), cmap="gray_r")
-        ax.set_title(f"{class_names[labels[i]]} → {class_names[predictions[i]]}", fontsize=8)
-        ax.axis("off")
+        row, column = divmod(n, side)
+        separator = "\n→ " if two_lines else " → "
+        ax.text(
+            column * (width + 2) + width / 2,
+            row * (height + band) + band - 1,  # just above the tile, in its band
+            f"{class_names[labels[i]]}{separator}{class_names[predictions[i]]}",
+            ha="center",
+            va="bottom",
+            fontsize=7 if two_lines else 8,
+            linespacing=1.0,
+        )
     if not len(wrong):
-        fig.text(0.5, 0.5, "no mistakes", ha="center")
+        ax.text(14, 14, "no mistakes", ha="center", va="center")
     return _save(fig, path)
 
 
 def plot_first_layer(weights: np.ndarray, path: Path, units: int = 100) -> Path:
     """Draw the first layer's weights, one image per unit (column of W:(784, h)); return path.
 
-    Each unit's 784 weights shown as a 28×28 picture, red positive, blue negative, on one
-    colour scale per unit: the strokes a unit responds to.
+    Each unit's 784 weights shown as a 28×28 picture, red positive, blue negative, each
+    divided by that unit's largest |weight| (the colour bar's scale): the strokes a unit
+    responds to. One mosaic image, so the PNG is small and quick to draw.
     """
     columns = weights.shape[1]
     shown = min(units, columns)
     side = math.ceil(math.sqrt(shown))
-    fig = Figure(figsize=(1.0 * side, 1.0 * side + 0.4))
-    fig.suptitle(f"First-layer weights ({shown} of {columns} units)")
+    rows = math.ceil(shown / side)
+    tiles = []
     for unit in range(shown):
-        w = weights[:, unit]
-        scale = np.abs(w).max() or 1.0
-        ax = fig.add_subplot(side, side, unit + 1)
-        ax.imshow(_as_square(w), cmap="RdBu_r", vmin=-scale, vmax=scale)
-        ax.axis("off")
+        w = weights[:, unit].astype(np.float64)
+        tiles.append(_as_square(w / (np.abs(w).max() or 1.0)))
+    fig = Figure(figsize=(0.42 * side + 1.3, 0.42 * rows + 0.6), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(
+        _mosaic(tiles, rows, side, pad=(2, 2)),
+        cmap="RdBu_r",
+        vmin=-1,
+        vmax=1,
+        interpolation="nearest",
+    )
+    ax.axis("off")
+    ax.set_title(f"First-layer weights ({shown} of {columns} units)", fontsize=10)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, ticks=[-1, 0, 1])
+    bar.ax.set_yticklabels(["−max", "0", "+max"])
+    bar.set_label("weight ÷ the unit's largest |weight|", fontsize=8)
     return _save(fig, path)
+
+
+def plot_predictions(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    titles: Sequence[str],
+    path: Path,
+) -> Path:
+    """Draw each image (as the model saw it) beside a bar chart of its class probabilities."""
+    n = len(images)
+    fig = Figure(figsize=(6.5, 2.3 * n))
+    axes = fig.subplots(n, 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.2]})
+    for (image_ax, bar_ax), image, p, title in zip(axes, images, probabilities, titles):
+        image_ax.imshow(np.asarray(image).reshape(28, 28) if image.size == 784 else image,
+                        cmap="gray", vmin=0, vmax=1, interpolation="nearest")  # fmt: skip
+        image_ax.set_title(title, fontsize=8)
+        image_ax.axis("off")
+        best = int(np.argmax(p))
+        colours = ["tab:orange" if k == best else "tab:blue" for k in range(len(p))]
+        bar_ax.barh(range(len(p)), 100 * p, color=colours)
+        bar_ax.set_yticks(range(len(p)), class_names, fontsize=7)
+        bar_ax.invert_yaxis()
+        bar_ax.set_xlim(0, 100)
+        bar_ax.set_xlabel("probability (%)", fontsize=8)
+        bar_ax.set_title(f"predicted: {class_names[best]} ({p[best]:.1%})", fontsize=9)
+        bar_ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _mosaic(tiles: Sequence[np.ndarray], rows: int, columns: int, pad: tuple[int, int]):
+    """Tiles in a rows × columns grid, ``pad`` = (above, between) pixels of NaN (blank)."""
+    height, width = tiles[0].shape
+    above, between = pad
+    mosaic = np.full((rows * (height + above), columns * (width + between) - between), np.nan)
+    for n, tile in enumerate(tiles):
+        row, column = divmod(n, columns)
+        top, left = row * (height + above) + above, column * (width + between)
+        mosaic[top : top + height, left : left + width] = tile
+    return mosaic
+
+
+def _peak(images: np.ndarray) -> float:
+    """The brightest value to expect: 1 for [0, 1] floats, 255 for uint8."""
+    return 255.0 if np.asarray(images).dtype == np.uint8 else 1.0
 
 
 def _as_square(row: np.ndarray) -> np.ndarray:
@@ -129,8 +211,9 @@ def _as_square(row: np.ndarray) -> np.ndarray:
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG (the figures lay themselves out: one draw, no bbox pass)."""
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=100)
     return path
 
 
@@ -141,4 +224,5 @@ __all__ = [
     "plot_first_layer",
     "plot_loss",
     "plot_misclassified",
+    "plot_predictions",
 ]

@@ -1,15 +1,14 @@
 """Train an MLP on MNIST or Fashion-MNIST with vecgrad: the ``vecgrad-mnist`` command.
 
     vecgrad-mnist --data-dir ../shared/data/mnist-5k        # 784-100-10, ReLU, SGD lr 0.1
-    python -m vecgrad.apps.train_mnist --dataset fashion-mnist --hidden 256 128 --epochs 5
+    python -m vecgrad.apps.cli --dataset fashion-mnist --hidden 256 128 --epochs 5
 
 Cross-entropy plus λ·Σ‖W‖² over the weight matrices (``--l2 λ``, the course's L2 term;
 the biases are not penalised), minibatches reshuffled every epoch. Each epoch prints
 its training loss, training accuracy, test accuracy and seconds; ``--out`` receives
-metrics.json, model.npz and PNG plots. The same seed gives the same run.
-``train`` is the default command: ``vecgrad-mnist --epochs 3`` is
-``vecgrad-mnist train --epochs 3``. ``vecgrad-mnist sweep --l2 0 1e-4 --runs 5`` trains
-one MLP per (λ, seed) and tabulates the accuracies (`vecgrad.apps.sweep`).
+metrics.json, model.npz (the weights and the model's architecture, see `save_model`) and
+PNG plots. The same seed gives the same run. The command line lives in `vecgrad.apps.cli`
+(``train``, the default, ``sweep`` and ``predict``); this module gives it ``train``.
 """
 
 from __future__ import annotations
@@ -93,6 +92,7 @@ class Result:
     history: list[dict] = field(default_factory=list)  # epoch, train_loss, train_accuracy, ...
     test_accuracy: float = math.nan  # after the last epoch
     test_predictions: np.ndarray | None = None  # the predicted class of every test image
+    spec: dict = field(default_factory=dict)  # `model_spec`: the architecture, saved with it
 
     def metrics(self) -> dict:
         """Return the JSON-ready summary written to metrics.json."""
@@ -137,7 +137,8 @@ def validate(config: Config) -> None:
     if not 0 <= config.dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
     if config.data_dir is not None and not Path(config.data_dir).is_dir():
-        raise ValueError(f"data directory {str(config.data_dir)!r} does not exist")
+        what = "is not a directory" if Path(config.data_dir).exists() else "does not exist"
+        raise ValueError(f"data directory {str(config.data_dir)!r} {what}")
 
 
 def load_data(config: Config) -> tuple[Split, Split]:
@@ -157,17 +158,130 @@ def make_rngs(seed: int) -> Rngs:
     return Rngs(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)))
 
 
-def build_model(config: Config, inputs: int, classes: int, rngs: Rngs) -> nn.Sequential:
-    """Return the MLP inputs → hidden… → classes (linear output: cross_entropy adds softmax)."""
+def model_spec(config: Config, inputs: int, classes: int) -> dict:
+    """Return the JSON-ready description of the config's model, saved beside its weights.
+
+    ``kind`` names the builder in `MODEL_KINDS` ("mlp": sizes and activation); the other
+    keys say what the model reads and predicts, so a file can be used without its Config.
+    """
+    return {
+        "kind": "mlp",
+        "sizes": [inputs, *config.hidden, classes],
+        "activation": config.activation,
+        "dropout": config.dropout,
+        "input_shape": [28, 28] if inputs == 784 else [inputs],
+        "dataset": config.dataset,
+        "classes": list(CLASS_NAMES.get(config.dataset, map(str, range(classes)))),
+    }
+
+
+def build_mlp(spec: dict, rng: np.random.Generator, dropout_rng=None) -> nn.Sequential:
+    """Return the MLP sizes[0] → … → sizes[-1] (linear output: cross_entropy adds softmax)."""
+    sizes = [int(n) for n in spec["sizes"]]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"an mlp needs two or more positive sizes, got {spec['sizes']}")
+    if spec["activation"] not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {spec['activation']!r}; choose from {', '.join(ACTIVATIONS)}"
+        )
     layers: list[nn.Module] = []
-    width = inputs
-    for size in config.hidden:
-        layers += [nn.Linear(width, size, rng=rngs.init), ACTIVATIONS[config.activation]()]
-        if config.dropout:
-            layers.append(nn.Dropout(config.dropout, rng=rngs.dropout))
-        width = size
-    layers.append(nn.Linear(width, classes, rng=rngs.init))
+    for width, size in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(width, size, rng=rng), ACTIVATIONS[spec["activation"]]()]
+        if spec.get("dropout"):
+            layers.append(nn.Dropout(spec["dropout"], rng=dropout_rng or rng))
+    layers.append(nn.Linear(sizes[-2], sizes[-1], rng=rng))
     return nn.Sequential(*layers)
+
+
+# kind → builder(spec, rng, dropout_rng): a new architecture (a CNN) adds an entry here.
+MODEL_KINDS: dict[str, Callable[..., nn.Module]] = {"mlp": build_mlp}
+MODEL_FORMAT = "vecgrad-model/1"  # the version of the record saved with the weights
+SPEC_KEY = "__model_spec__"  # the npz entry holding the JSON record
+
+
+def model_from_spec(spec: dict, rng=None, dropout_rng=None) -> nn.Module:
+    """Return a fresh model of the architecture ``spec`` describes (see `model_spec`)."""
+    kind = spec.get("kind")
+    if kind not in MODEL_KINDS:
+        raise ValueError(
+            f"unknown model kind {kind!r}; this vecgrad builds {', '.join(MODEL_KINDS)}"
+        )
+    rng = rng if rng is not None else np.random.default_rng(0)
+    return MODEL_KINDS[kind](spec, rng, dropout_rng)
+
+
+def build_model(config: Config, inputs: int, classes: int, rngs: Rngs) -> nn.Module:
+    """Return the config's model for ``inputs`` features and ``classes`` outputs."""
+    return model_from_spec(model_spec(config, inputs, classes), rngs.init, rngs.dropout)
+
+
+def save_model(model: nn.Module, spec: dict, path: Path) -> Path:
+    """Write the weights and ``spec`` (as JSON, entry ``__model_spec__``) to one ``.npz``.
+
+    The weights are ``model.state_dict()``; the record makes the file self-describing,
+    so `load_model` rebuilds the model without guessing. Written atomically.
+    """
+    record = json.dumps({"format": MODEL_FORMAT, **spec})
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(temp, "wb") as file:  # a file object: savez adds no second suffix
+            np.savez(file, **{SPEC_KEY: np.array(record)}, **model.state_dict())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, unreadable, or does not match its recorded architecture."""
+
+
+def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """Return ``(model, spec)`` rebuilt from a file written by `save_model`, in eval mode.
+
+    Raises `ModelFileError` naming the file: missing, not an npz, no architecture record
+    (a bare ``Module.save``), an unknown kind, or weights that do not fit the record.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ModelFileError(f"model file {str(path)!r} {what}")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a model file (an .npz is a zip archive; this is not)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a model file ({error})") from None
+    if SPEC_KEY not in arrays:
+        raise ModelFileError(
+            f"{path}: no architecture record ({SPEC_KEY}): only weights, as Module.save "
+            "writes them; the train command saves models that can be loaded here"
+        )
+    try:
+        spec = json.loads(str(arrays.pop(SPEC_KEY)))
+    except ValueError as error:
+        raise ModelFileError(f"{path}: the architecture record is not JSON ({error})") from None
+    if not isinstance(spec, dict) or spec.get("format") != MODEL_FORMAT:
+        found = spec.get("format") if isinstance(spec, dict) else spec
+        raise ModelFileError(f"{path}: model format {found!r}; this vecgrad reads {MODEL_FORMAT}")
+    try:
+        model = model_from_spec(spec)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{path}: cannot build the recorded model: {error}") from None
+    try:
+        model.load_state_dict(arrays)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(
+            f"{path}: the weights do not fit the recorded {spec.get('kind')} "
+            f"{spec.get('sizes', '')}: {error}".replace("\n", " ")
+        ) from None
+    model.eval()
+    return model, spec
 
 
 def make_optimizer(config: Config, params: list[Tensor]) -> optim.Optimizer:
@@ -203,16 +317,17 @@ def train(
     classes = len(CLASS_NAMES[config.dataset])
     rngs = make_rngs(config.seed)
 
-    model = build_model(config, X_train.shape[1], classes, rngs)
+    spec = model_spec(config, X_train.shape[1], classes)
+    model = model_from_spec(spec, rngs.init, rngs.dropout)
     weights = [p for p in model.parameters() if p.ndim == 2]  # L2 penalises W, not b
     optimizer = make_optimizer(config, model.parameters())
     loader = DataLoader(X_train, y_train, config.batch_size, shuffle=True, rng=rngs.order)
-    result = Result(config, model)
+    result = Result(config, model, spec=spec)
 
     for epoch in range(1, config.epochs + 1):
         model.train()
         start = time.perf_counter()
-        loss_sum, correct = 0.0, 0
+        loss_sum = 0.0
         batches = tqdm(
             loader,
             desc=f"epoch {epoch}/{config.epochs}",
@@ -235,14 +350,16 @@ def train(
                     f"(learning rate {config.lr} too large?)"
                 )
             loss_sum += value * len(y)
-            correct += int((logits.data.argmax(axis=1) == y).sum())
         seconds = time.perf_counter() - start
 
+        # Both accuracies of the model as it is at the epoch's end (eval mode): a running
+        # count during the epoch would mix in the early, worse weights (61% against 80%).
+        train_accuracy, _ = evaluate(model, X_train, y_train)
         test_accuracy, predictions = evaluate(model, X_test, y_test)
         record = {
             "epoch": epoch,
             "train_loss": loss_sum / len(X_train),  # mean over the epoch's batches, as trained
-            "train_accuracy": correct / len(X_train),
+            "train_accuracy": train_accuracy,  # at the epoch's end, as test_accuracy
             "test_accuracy": test_accuracy,
             "seconds": seconds,  # the training pass only; the test evaluation is not counted
         }
@@ -269,7 +386,7 @@ def write_outputs(result: Result, data: tuple[Split, Split], out: Path) -> list[
     first_layer = result.model[0].weight.data
     return [
         metrics,
-        result.model.save(out / "model.npz"),
+        save_model(result.model, result.spec, out / "model.npz"),
         plots.plot_loss(result.history, out / "loss.png"),
         plots.plot_accuracy(result.history, out / "accuracy.png"),
         plots.plot_confusion_matrix(y_test, predictions, names, out / "confusion_matrix.png"),
@@ -290,14 +407,7 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-# ---- the command line ----------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag gives one line (and exit status 2), not the usage text."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+# ---- the command line: ``vecgrad-mnist train`` (dispatched by `vecgrad.apps.cli`) ---------
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -369,14 +479,64 @@ def config_from_flags(args: argparse.Namespace, **overrides) -> Config:
     return Config(**{**fields, **overrides})
 
 
+def check_output_dir(out: Path, flag: str = "--out") -> None:
+    """Raise ValueError (naming ``flag``) unless ``out`` is, or can become, a writable directory.
+
+    Checked before any training by creating the directory and a probe file, then removing
+    what was created: permissions alone do not tell (root may write anywhere, /proc refuses).
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{flag} {out}: exists and is not a directory")
+    created = []
+    for directory in reversed([out, *out.parents]):
+        if not directory.exists():
+            created.append(directory)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".vecgrad-write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(f"{flag} {out}: cannot write there ({reason})") from None
+    finally:
+        for directory in reversed(created):
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+
+
+def data_error_message(error: Exception, config: Config) -> str:
+    """Return the one-line message for a loading error, in the command line's terms."""
+    from .data import MissingFilesError, WrongDatasetError
+
+    if isinstance(error, MissingFilesError):
+        missing = ", ".join(error.missing)
+        return (
+            f"--data-dir {config.data_dir}: {len(error.missing)} of the "
+            f"{len(error.spec.files)} {error.spec.title} files missing: {missing} (gzipped or "
+            "not); point --data-dir at a directory that holds all four, or leave it out to "
+            "download them into the cache"
+        )
+    if isinstance(error, WrongDatasetError):
+        return f"{error} (--dataset {error.found}?)"
+    return str(error).replace("\n", " ")
+
+
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``vecgrad-mnist train``: check the flags, load the data, train, write the outputs."""
+    """``vecgrad-mnist train``: check the flags and ``--out``, load the data, train, write."""
     config = config_from_flags(args)
     try:
+        if config.data_dir is not None and not config.data_dir.is_dir():
+            what = "is a file, not a directory" if config.data_dir.exists() else "does not exist"
+            raise ValueError(f"--data-dir {config.data_dir} {what} (it should hold the IDX files)")
         validate(config)
+        if config.out is not None:
+            check_output_dir(config.out)
         data = load_data(config)
     except (ValueError, FileNotFoundError) as error:
-        parser.error(str(error).replace("\n", " "))  # exits 2, before any training
+        parser.error(data_error_message(error, config))  # exits 2, before any training
     except DownloadError as error:  # no network: the message lists where to put the files
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     (X_train, _), (X_test, _) = data
@@ -394,48 +554,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags of ``vecgrad-mnist sweep`` (see `vecgrad.apps.sweep`)."""
-    from .sweep import add_sweep_arguments  # imported when used: sweep imports this module
+if __name__ == "__main__":  # the old module form; `python -m vecgrad.apps.cli` is the new one
+    from .cli import main
 
-    add_sweep_arguments(parser)
-
-
-def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``vecgrad-mnist sweep``: one run per (λ, seed), then the table (see `vecgrad.apps.sweep`)."""
-    from .sweep import run_sweep
-
-    return run_sweep(args, parser)
-
-
-COMMANDS = {
-    "train": (add_train_arguments, run_train, "train one MLP (the default command)"),
-    "sweep": (add_sweep_arguments, run_sweep, "train one MLP per (λ, seed); table of accuracy"),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``vecgrad-mnist [COMMAND] [flags]``; return the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv = ["train", *argv]  # train is the default command
-    parser = _Parser(
-        prog="vecgrad-mnist",
-        description="Train an MLP on MNIST or Fashion-MNIST with vecgrad.",
-        epilog="train is the default command: 'vecgrad-mnist --epochs 3' runs "
-        "'vecgrad-mnist train --epochs 3'; see 'vecgrad-mnist train --help' for its flags.",
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (add_arguments, run, summary) in COMMANDS.items():
-        # "resolve": sweep reuses train's flags and redefines --l2, --seed and --out
-        sub = commands.add_parser(
-            name, help=summary, description=summary, conflict_handler="resolve"
-        )
-        add_arguments(sub)
-        sub.set_defaults(run=run, parser=sub)
-    args = parser.parse_args(argv)
-    return args.run(args, args.parser)
-
-
-if __name__ == "__main__":
     sys.exit(main())
