@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from scalargrad.files import atomic_write
+
 from .. import nn, optim
 from ..functional import cross_entropy, l2_penalty
 from ..grad_mode import no_grad
@@ -223,14 +225,8 @@ def save_model(model: nn.Module, spec: dict, path: Path) -> Path:
     """
     record = json.dumps({"format": MODEL_FORMAT, **spec})
     path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(temp, "wb") as file:  # a file object: savez adds no second suffix
-            np.savez(file, **{SPEC_KEY: np.array(record)}, **model.state_dict())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:  # a file object: savez adds no second suffix
+        np.savez(file, **{SPEC_KEY: np.array(record)}, **model.state_dict())
     return path
 
 
@@ -396,14 +392,9 @@ def write_outputs(result: Result, data: tuple[Split, Split], out: Path) -> list[
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (see `scalargrad.files.atomic_write`)."""
+    with atomic_write(path, "w") as file:
+        file.write(text)
     return path
 
 
