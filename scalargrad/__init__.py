@@ -13,6 +13,7 @@ the display layer (``draw_graph``, ``forward_trace``, ``Stepper`` …, in
 """
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
 from .functions import (
@@ -31,7 +32,13 @@ from .functions import (
 )
 from .value import Constant, Value
 
+try:  # one source of truth: the version in pyproject.toml, as installed
+    __version__ = version("scalargrad")  # the distribution that holds scalargrad and vecgrad
+except PackageNotFoundError:  # pragma: no cover - run from a checkout that is not installed
+    __version__ = "0+unknown"
+
 __all__ = [
+    "__version__",
     "Value",
     "Constant",
     "log",

@@ -18,7 +18,10 @@ them.
 
 from importlib import import_module
 
+from scalargrad import __version__  # one distribution holds both packages: one version
+
 from . import functional
+from .creation import cat, from_numpy, linspace, ones_like, rand, where, zeros_like
 from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import (
@@ -41,6 +44,7 @@ from .tensor import (
 from .transforms import Jacobian, grad, hessian, jacobian, jvp, vjp
 
 __all__ = [
+    "__version__",
     "Tensor",
     "Constant",
     "tensor",
@@ -48,6 +52,11 @@ __all__ = [
     "ones",
     "randn",
     "arange",
+    "zeros_like",
+    "ones_like",
+    "linspace",
+    "rand",
+    "from_numpy",
     "log",
     "ln",
     "exp",
@@ -62,7 +71,9 @@ __all__ = [
     "sum",
     "mean",
     "concatenate",
+    "cat",
     "stack",
+    "where",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
