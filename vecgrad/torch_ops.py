@@ -196,12 +196,14 @@ class SetItem(Op):
             raise IndexError(f"setitem: {error} (indexing a tensor of shape {xv.shape})") from None
         self.target_shape, self.v_shape = target.shape, _values(v).shape
         try:
-            np.broadcast_shapes(self.v_shape, target.shape)
+            fits = np.broadcast_shapes(self.v_shape, target.shape) == target.shape
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"setitem: a value of shape {self.v_shape} cannot be written into "
                 f"x[index] of shape {target.shape}"
-            ) from None
+            )
         keep = np.ones(xv.shape, dtype=xv.dtype)
         keep[self.index] = 0
         self.keep = keep
