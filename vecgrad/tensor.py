@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -808,7 +809,7 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
         data = np.asarray(data)
     if True in needs and is_grad_enabled():
         out = Tensor._node(data, op, inputs, True)
-        out._saved_versions = [t._version for t in inputs] + [0]  # checked in backward
+        out._saved_versions = [*map(_version_of, inputs), 0]  # checked in backward
         return out
     return Tensor._node(data, None, (), False)
 
@@ -1066,11 +1067,13 @@ class Size(int):
         return int, (int(self),)  # pickles as the plain count
 
 
+_version_of = operator.attrgetter("_version")  # map(_version_of, …) runs at C speed
+
+
 def _check_versions(node: Tensor) -> None:
     """Raise PyTorch's error if an input of ``node`` (or ``node`` itself) changed in place
     since its op saved it: the backward pass would silently use the new numbers."""
-    current = [parent._version for parent in node.parents]
-    current.append(node._version)
+    current = [*map(_version_of, node.parents), node._version]
     if current == node._saved_versions:
         return
     op = node.op.name if node.op is not None else "the op"

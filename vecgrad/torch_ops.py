@@ -43,7 +43,10 @@ def accepts_dim(function=None, *, indices: str | None = None):
         where = function.__name__
 
         @functools.wraps(function)
-        def wrapper(*args, dim=_UNSET, keepdim=_UNSET, **kwargs):
+        def wrapper(*args, **kwargs):
+            if not kwargs:  # the common call, x.sum() or x.sum(1): straight through
+                return function(*args)
+            dim, keepdim = kwargs.pop("dim", _UNSET), kwargs.pop("keepdim", _UNSET)
             if keepdim is not _UNSET:
                 if "keepdims" in kwargs:
                     raise TypeError(f"{where}: got both keepdim= and keepdims= (they are one)")
