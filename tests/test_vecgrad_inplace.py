@@ -428,3 +428,63 @@ def test_a_failed_in_place_change_leaves_the_tensor_as_it_was():
     with pytest.raises(ValueError):
         t += np.ones((2, 3))
     assert t._version == 0 and t.data.tolist() == [1.0, 2.0, 3.0]
+
+
+# ---- tensors that share one array share one count ----------------------------------------
+
+
+def test_a_detached_alias_shares_the_count_as_in_torch():
+    torch = _torch()
+    x = Tensor(np.ones((2, 3)))
+    W = Tensor(np.ones((3, 2)), requires_grad=True, name="W")
+    out = (x @ W).sum()
+    d = W.detach()
+    d += 1  # d needs no gradient: allowed, and it writes W's array
+    assert W._version == d._version == 1 and W.data[0, 0] == 2.0
+    with pytest.raises(RuntimeError, match=r"tensor 'W' of shape \(3, 2\), input 1 of matmul, is"):
+        out.backward()
+    tW = torch.ones(3, 2, requires_grad=True)
+    tW.detach().add_(1)
+    assert tW._version == 1  # torch's detach shares the counter too
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda W: W.T.__setitem__(0, 5.0),
+        lambda W: W.reshape(-1).zero_(),
+        lambda W: W[1:].__imul__(3.0),
+    ],
+)
+def test_a_change_through_a_view_counts_for_the_tensor_it_views(change):
+    x = Tensor(np.ones((2, 3)))
+    W = Tensor(np.ones((3, 2)), requires_grad=True)
+    out = (x @ W).sum()
+    before = W.data.copy()
+    with vecgrad.no_grad():
+        change(W)
+    assert W._version == 1 and not np.array_equal(W.data, before)
+    with pytest.raises(
+        RuntimeError, match="input 1 of matmul, is at version 1; it was at version 0"
+    ):
+        out.backward()
+
+
+def test_a_view_in_a_graph_sees_a_later_change_of_its_base():
+    W = Tensor(np.ones((3, 2)), requires_grad=True)
+    out = (W.T * 2).sum()  # the transpose is a view of W's array
+    with vecgrad.no_grad():
+        W -= 1
+    with pytest.raises(RuntimeError, match="is at version 1; it was at version 0"):
+        out.backward()
+
+
+def test_a_fresh_forward_after_a_step_is_fine():
+    W = Tensor(np.ones((3, 2)), requires_grad=True)
+    opt = SGD([W], lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        (W.T * W.T).sum().backward()
+        opt.step()
+    np.testing.assert_allclose(W.data, np.zeros((3, 2)))  # W ← W − 0.5·2W = 0 at once
+    assert W._version == 3

@@ -59,7 +59,7 @@ class Tensor(NumpyDispatch):
 
     __slots__ = ("data", "grad", "parents", "op", "name", "requires_grad", "retains_grad")
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
-    __slots__ += ("_version", "_saved_versions")  # in-place changes: see "PyTorch's names"
+    __slots__ += ("_version_counter", "_saved_versions")  # in-place changes: "PyTorch's names"
     is_constant = False  # drawings and traces number every node that is not a constant
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
@@ -77,7 +77,7 @@ class Tensor(NumpyDispatch):
         self.name = name
         self.requires_grad = bool(requires_grad)
         self.retains_grad = False
-        self._version, self._saved_versions = 0, None
+        self._version_counter, self._saved_versions = [0], None
 
     @classmethod
     def _node(cls, data: np.ndarray, op, parents: tuple, requires_grad: bool) -> Tensor:
@@ -85,7 +85,7 @@ class Tensor(NumpyDispatch):
         out = cls.__new__(cls)
         out.data, out.grad, out.parents, out.op, out.name = data, None, parents, op, ""
         out.requires_grad, out.retains_grad = requires_grad, False
-        out._version, out._saved_versions = 0, None
+        out._version_counter, out._saved_versions = [0], None
         return out
 
     # ---- what it holds --------------------------------------------------------------
@@ -127,6 +127,7 @@ class Tensor(NumpyDispatch):
         """Return a new leaf with the same array that records nothing (no gradient)."""
         out = Tensor._node(self.data, None, (), False)
         out.name = self.name
+        out._version_counter = self._version_counter  # one array, one count (as PyTorch)
         return out
 
     def __len__(self) -> int:
@@ -659,6 +660,17 @@ class Tensor(NumpyDispatch):
         self.requires_grad = bool(requires_grad)
         return self
 
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's numbers have seen (PyTorch's
+        ``t._version``). Tensors that share one array (a ``detach()``, a view such as
+        ``x.T`` or ``x[1:]``) share one count."""
+        return self._version_counter[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_counter[0] = value
+
     # In-place changes, with PyTorch's rules. The tensor stays the same object; every change
     # adds one to ``_version``. A leaf that requires grad may change only under no_grad() (an
     # optimizer's step); a tensor that records gets the new value as a node of the graph.
@@ -759,10 +771,13 @@ class Tensor(NumpyDispatch):
             self._version += 1
             return self
         before = Tensor._node(self.data, self.op, self.parents, self.requires_grad)
-        before.name, before._version = self.name, self._version
-        before._saved_versions = self._saved_versions
-        if self.op is None:
+        before.name, before._saved_versions = self.name, self._saved_versions
+        if self.op is None:  # a leaf keeps its array: before gets a copy, and its own count
             before.data = self.data.copy()
+            before._version_counter = [self._version]
+        else:  # a non-leaf takes a new array: before keeps the old one, and its count
+            before._version_counter = self._version_counter
+            self._version_counter = [self._version]
         result = compute(before, *(before if o is self else o for o in others))
         if result.shape != self.shape:
             raise ValueError(
@@ -809,9 +824,14 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
         data = np.asarray(data)
     if True in needs and is_grad_enabled():
         out = Tensor._node(data, op, inputs, True)
-        out._saved_versions = [*map(_version_of, inputs), 0]  # checked in backward
+        if data.base is not None:  # a view of an input's array (x.T, x[1:]): one count
+            _share_version_counter(out, inputs)
+        out._saved_versions = [*map(_count, map(_counter_of, inputs)), out._version_counter[0]]
         return out
-    return Tensor._node(data, None, (), False)
+    out = Tensor._node(data, None, (), False)
+    if data.base is not None:
+        _share_version_counter(out, inputs)
+    return out
 
 
 def _binary(op: ops.Op, a, b) -> Tensor:
@@ -1067,13 +1087,25 @@ class Size(int):
         return int, (int(self),)  # pickles as the plain count
 
 
-_version_of = operator.attrgetter("_version")  # map(_version_of, …) runs at C speed
+# A tensor's version is its counter's one entry; tensors that share an array share the
+# counter. map(_count, map(_counter_of, tensors)) reads the versions at C speed.
+_counter_of, _count = operator.attrgetter("_version_counter"), operator.itemgetter(0)
+
+
+def _share_version_counter(out: Tensor, inputs: tuple) -> None:
+    """Give ``out``, whose array is a view, the counter of the input whose memory it views
+    (numpy points every view at the array that owns the memory: ``base``)."""
+    base = out.data.base
+    for t in inputs:
+        if t.data is base or t.data.base is base:
+            out._version_counter = t._version_counter
+            return
 
 
 def _check_versions(node: Tensor) -> None:
     """Raise PyTorch's error if an input of ``node`` (or ``node`` itself) changed in place
     since its op saved it: the backward pass would silently use the new numbers."""
-    current = [*map(_version_of, node.parents), node._version]
+    current = [*map(_count, map(_counter_of, node.parents)), node._version_counter[0]]
     if current == node._saved_versions:
         return
     op = node.op.name if node.op is not None else "the op"
