@@ -16,6 +16,11 @@ Three things are new with arrays:
   ``retain_grad()``): an intermediate's adjoint is freed as soon as the pass moves on.
 * ``backward(create_graph=True)`` records the backward pass itself, so gradients can be
   differentiated again (Hessian-vector products): see `_replay`.
+
+PyTorch's names and in-place rules live in one block at the end of the class ("PyTorch's
+names"): ``t += u`` and ``t[i] = v`` change the tensor itself and add one to its version,
+every recorded node keeps the versions of its inputs, and `accumulate_grad` (which the
+shared walk calls on each node before its op's backward) refuses numbers changed since.
 """
 
 from __future__ import annotations
