@@ -488,3 +488,21 @@ def test_a_fresh_forward_after_a_step_is_fine():
         opt.step()
     np.testing.assert_allclose(W.data, np.zeros((3, 2)))  # W ← W − 0.5·2W = 0 at once
     assert W._version == 3
+
+
+def test_a_graph_with_recorded_in_place_ops_holds_no_reference_cycle():
+    import gc
+    import weakref
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    gc.disable()
+    try:
+        y = x * 2
+        y += x
+        y[0] = x[1] * 3
+        y *= y
+        nodes = [weakref.ref(y), weakref.ref(y.parents[0])]
+        del y
+        assert all(ref() is None for ref in nodes)  # freed by reference counting alone
+    finally:
+        gc.enable()
