@@ -506,3 +506,45 @@ def test_a_graph_with_recorded_in_place_ops_holds_no_reference_cycle():
         assert all(ref() is None for ref in nodes)  # freed by reference counting alone
     finally:
         gc.enable()
+
+
+def test_augmented_assignment_on_an_index_changes_the_tensor_itself_as_in_torch():
+    def build(lib, w):
+        x = w * 1
+        x[0] += w[1] * 2  # x.__getitem__, +=, then x.__setitem__: recorded on x
+        x[:, 1] *= 3
+        return x
+
+    _compare(build, np.arange(6.0).reshape(2, 3) - 2)
+
+
+def test_operands_computed_from_the_tensor_read_its_old_value_as_in_torch():
+    def build(lib, w):
+        y = w * 1
+        y += y * 2  # y * 2 was computed from y before the change
+        x = y.sin()
+        x[:, 0] = x[:, 0] * 2 + x[:, 1]
+        x -= x.sum(1, keepdim=True)  # (torch refuses x -= (x * x).sum(…); vecgrad does not)
+        return x
+
+    _compare(build, np.arange(6.0).reshape(2, 3) / 7 - 0.3)
+
+
+def test_accumulating_a_loss_in_place_over_a_loop_as_in_torch():
+    def build(lib, w):
+        total = w.sum() * 0
+        for k in range(5):
+            total += (w * k).tanh().sum()
+        return total
+
+    _compare(build, [0.1, -0.4, 0.9])
+
+
+def test_an_operand_that_saved_the_old_value_keeps_it():
+    # torch refuses z -= (z * z).sum() (mul saved z, then z changed); vecgrad's operand
+    # reads the old value's node. Oracle: zᵢ = xᵢ − Σx², so Σz = Σx − 3Σx², ∂/∂x = 1 − 6x.
+    x = Tensor([1.0, 2.0, -0.5], dtype=np.float64, requires_grad=True)
+    z = x * 1
+    z -= (z * z).sum()
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad, 1 - 6 * x.data, rtol=1e-15)

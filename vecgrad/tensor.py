@@ -783,7 +783,9 @@ class Tensor(NumpyDispatch):
         else:  # a non-leaf takes a new array: before keeps the old one, and its count
             before._version_counter = self._version_counter
             self._version_counter = [self._version]
-        result = compute(before, *(before if o is self else o for o in others))
+        others = tuple(before if o is self else o for o in others)
+        _repoint(others, self, before)  # y += y * 2, x[0] = x[0] * 2: they read the old value
+        result = compute(before, *others)
         if result.shape != self.shape:
             raise ValueError(
                 f"{where}: the result has shape {result.shape} but the tensor has shape "
@@ -1125,6 +1127,26 @@ def _check_versions(node: Tensor) -> None:
                 f"version {now}; it was at version {was} when {op} saved it. Run the forward "
                 "pass again after the change, or change a copy (t.clone())"
             )
+
+
+def _repoint(roots: tuple, old: Tensor, new: Tensor) -> None:
+    """Make each node between ``roots`` and ``old`` that has ``old`` as a parent point at
+    ``new`` instead: the operands of an in-place op on ``old`` that were computed from it
+    read its value before the change, which is ``new`` (the ``before`` node) from now on.
+
+    The walk visits the operands' ancestry up to ``old`` and ``new`` (which it does not
+    enter), so its cost is the size of the operands' own graph.
+    """
+    stack = [r for r in roots if isinstance(r, Tensor) and r.parents]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if any(p is old for p in node.parents):
+            node.parents = tuple(new if p is old else p for p in node.parents)
+        stack.extend(p for p in node.parents if p.parents and p is not new and p not in seen)
 
 
 def _described(t: Tensor) -> str:
