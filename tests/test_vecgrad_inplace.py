@@ -548,3 +548,27 @@ def test_an_operand_that_saved_the_old_value_keeps_it():
     z -= (z * z).sum()
     z.sum().backward()
     np.testing.assert_allclose(x.grad, 1 - 6 * x.data, rtol=1e-15)
+
+
+def test_a_plain_leaf_changed_by_an_operand_that_saved_it_is_refused_as_in_torch():
+    torch = _torch()
+    w = Tensor([0.5, 2.0], requires_grad=True)
+    t = Tensor([1.0, 2.0])
+    t += t * w  # mul saved t's array, which the change overwrites (t keeps its array)
+    with pytest.raises(RuntimeError, match="input 0 of mul, is at version 1; it was at version 0"):
+        t.sum().backward()
+    tw, tt = torch.tensor([0.5, 2.0], requires_grad=True), torch.tensor([1.0, 2.0])
+    tt += tt * tw
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tt.sum().backward()
+
+
+def test_index_updates_of_a_plain_tensor_by_tensors_that_require_grad_as_in_torch():
+    def build(lib, w):
+        x = lib.zeros(3, dtype=w.dtype)
+        x[0] += w[1] * 5  # a plain tensor joins the graph ...
+        x[1:] += w[:2]  # ... and then changes as a node, through a view of itself
+        x[1:] *= x[:2] if lib is vecgrad else x[:2].clone()  # torch needs the clone
+        return x * x
+
+    _compare(build, [1.0, 2.0, 3.0])

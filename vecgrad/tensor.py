@@ -775,16 +775,17 @@ class Tensor(NumpyDispatch):
             _write(where, self.data, result.data)
             self._version += 1
             return self
-        before = Tensor._node(self.data, self.op, self.parents, self.requires_grad)
+        # A leaf that owns its array keeps it (written in place: views and holders of the
+        # array see the change), so before gets a copy. A non-leaf, or a view, takes the
+        # result's array instead: the ops that made it, or read it, may have saved the old.
+        in_place = self.op is None and self.data.base is None
+        before = Tensor._node(
+            self.data.copy() if in_place else self.data, self.op, self.parents, self.requires_grad
+        )
         before.name, before._saved_versions = self.name, self._saved_versions
-        if self.op is None:  # a leaf keeps its array: before gets a copy, and its own count
-            before.data = self.data.copy()
-            before._version_counter = [self._version]
-        else:  # a non-leaf takes a new array: before keeps the old one, and its count
-            before._version_counter = self._version_counter
-            self._version_counter = [self._version]
+        # the copy counts on its own; the old array keeps its count (self gets a new one below)
+        before._version_counter = [self._version] if in_place else self._version_counter
         others = tuple(before if o is self else o for o in others)
-        _repoint(others, self, before)  # y += y * 2, x[0] = x[0] * 2: they read the old value
         result = compute(before, *others)
         if result.shape != self.shape:
             raise ValueError(
@@ -794,10 +795,15 @@ class Tensor(NumpyDispatch):
         if result.dtype != self.dtype:
             _write(where, np.empty_like(self.data), result.data)  # raises if it cannot cast
             result = apply_op(torch_ops.Cast(self.dtype), result)
-        if self.op is None:
+        if in_place:
             _write(where, self.data, result.data)
         else:
             self.data = result.data
+            self._version_counter = [self._version]
+            # Operands computed from this tensor (y += y * 2, x[0] = x[0] * 2) read its
+            # old value, which is before's now. (A leaf's cannot: they saved the array it
+            # overwrites, so the version check refuses them, as PyTorch does.)
+            _repoint(others, self, before)
         self.op, self.parents, self.requires_grad = result.op, result.parents, True
         self._version += 1
         self._saved_versions = result._saved_versions[:-1] + [self._version]
