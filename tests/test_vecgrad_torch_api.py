@@ -584,3 +584,8 @@ def test_version_comes_from_the_package_metadata_in_both_packages():
     installed = importlib.metadata.version("scalargrad")
     assert scalargrad.__version__ == vecgrad.__version__ == installed
     assert "__version__" in vecgrad.__all__ and "__version__" in scalargrad.__all__
+
+
+def test_transpose_errors_name_transpose():
+    with pytest.raises(ValueError, match=r"transpose: axis 1 is out of range for shape \(3,\)"):
+        Tensor(np.ones(3)).transpose(0, 1)

@@ -291,7 +291,12 @@ class Tensor(NumpyDispatch):
         """The axes permuted (reversed when none are given), as ``numpy.transpose``;
         two ints swap those two axes, as PyTorch's ``transpose(dim0, dim1)``."""
         if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
-            return self.swapaxes(*axes)  # PyTorch's meaning (numpy's: write permute(…))
+            # PyTorch's meaning: swap the two (numpy's permutation is permute(…))
+            (i,) = ops.normalize_axes("transpose", axes[0], self.shape)
+            (j,) = ops.normalize_axes("transpose", axes[1], self.shape)
+            order = list(range(self.ndim))
+            order[i], order[j] = j, i
+            return apply_op(ops.Transpose(tuple(order)), self)
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return apply_op(ops.Transpose(tuple(axes) if axes else None), self)
