@@ -13,7 +13,6 @@ the display layer (``draw_graph``, ``forward_trace``, ``Stepper`` …, in
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
 from .functions import (
@@ -31,11 +30,6 @@ from .functions import (
     tanh,
 )
 from .value import Constant, Value
-
-try:  # one source of truth: the version in pyproject.toml, as installed
-    __version__ = version("scalargrad")  # the distribution that holds scalargrad and vecgrad
-except PackageNotFoundError:  # pragma: no cover - run from a checkout that is not installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "__version__",
@@ -79,7 +73,23 @@ _DISPLAY = {
 
 
 def __getattr__(name: str):
-    """``scalargrad.draw_graph`` and the other display names, imported on first use."""
+    """``scalargrad.draw_graph`` and the other display names, imported on first use; and
+    ``__version__``, read on first use (importlib.metadata costs ~30 ms to import)."""
     if name in _DISPLAY:
         return getattr(import_module(f".display.{_DISPLAY[name]}", __name__), name)
+    if name == "__version__":
+        return package_version()
     raise AttributeError(f"module 'scalargrad' has no attribute {name!r}")
+
+
+def package_version() -> str:
+    """The installed version, from the package metadata: one source of truth, pyproject.toml.
+
+    One distribution ("scalargrad") holds both packages, so vecgrad's is the same.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scalargrad")
+    except PackageNotFoundError:  # pragma: no cover - a checkout that is not installed
+        return "0+unknown"

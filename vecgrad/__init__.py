@@ -18,8 +18,6 @@ them.
 
 from importlib import import_module
 
-from scalargrad import __version__  # one distribution holds both packages: one version
-
 from . import functional
 from .creation import cat, from_numpy, linspace, ones_like, rand, where, zeros_like
 from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
@@ -91,7 +89,12 @@ _LAZY_SUBMODULES = {"nn", "optim"}
 
 
 def __getattr__(name: str):
-    """Import the heavier submodules (``vecgrad.nn`` …) on first use."""
+    """Import the heavier submodules (``vecgrad.nn`` …) on first use; ``__version__`` is
+    scalargrad's (one distribution holds both packages), read on first use."""
     if name in _LAZY_SUBMODULES:
         return import_module(f".{name}", __name__)
+    if name == "__version__":
+        from scalargrad import package_version
+
+        return package_version()
     raise AttributeError(f"module 'vecgrad' has no attribute {name!r}")
