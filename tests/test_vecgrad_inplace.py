@@ -572,3 +572,15 @@ def test_index_updates_of_a_plain_tensor_by_tensors_that_require_grad_as_in_torc
         return x * x
 
     _compare(build, [1.0, 2.0, 3.0])
+
+
+def test_a_gradient_graph_checks_its_inputs_too():
+    # create_graph: x.grad is a node of its own made from the adjoint's op (a mul that saved
+    # w); it checks w's version like every recorded node does.
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    w = Tensor([3.0, -1.0], requires_grad=True, name="w")
+    (x * w).sum().backward(create_graph=True)
+    with vecgrad.no_grad():
+        w += 1
+    with pytest.raises(RuntimeError, match="tensor 'w' of shape .2,., input 1 of mul, is at"):
+        x.grad.sum().backward()

@@ -402,6 +402,8 @@ class Tensor(NumpyDispatch):
                 self.grad = Tensor._node(
                     adjoint.data.copy(), adjoint.op, adjoint.parents, adjoint.requires_grad
                 )
+                if adjoint._saved_versions is not None:  # the same op: the same check
+                    self.grad._saved_versions = adjoint._saved_versions[:-1] + [0]
             else:
                 self.grad = self.grad + adjoint
             return
