@@ -584,3 +584,57 @@ def test_a_gradient_graph_checks_its_inputs_too():
         w += 1
     with pytest.raises(RuntimeError, match="tensor 'w' of shape .2,., input 1 of mul, is at"):
         x.grad.sum().backward()
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_programs_of_in_place_ops_match_torch(seed):
+    """Seeded random sequences of in-place changes (all of them ones torch accepts)."""
+    steps = np.random.default_rng(seed).integers(0, 7, size=8).tolist()
+
+    def build(lib, x, w):
+        y = x * 1
+        for k, step in enumerate(steps):
+            i, j = k % 3, (k + 1) % 3
+            if step == 0:
+                y += w
+            elif step == 1:
+                y.sub_(w, alpha=0.5)
+            elif step == 2:
+                y *= 1.5
+            elif step == 3:
+                y /= -2.0
+            elif step == 4:
+                y[i] = w[j] * 2
+            elif step == 5:
+                y[i] += w[j].sin()
+            else:
+                y = y.sin()  # a new tensor (sin saves its input; torch refuses tanh here)
+        return y
+
+    _compare(build, [0.3, -0.7, 1.1], [0.5, 0.2, -0.4])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_programs_torch_refuses_match_central_differences(seed):
+    """In-place changes after ops that saved their output or input (tanh, exp, y *= y):
+    torch refuses them; vecgrad's gradient must match central differences."""
+    steps = np.random.default_rng(seed).integers(0, 6, size=7).tolist()
+
+    def f(x, w):
+        y = x * 1
+        for k, step in enumerate(steps):
+            if step == 0:
+                y = y.tanh()
+            elif step == 1:
+                y *= y
+            elif step == 2:
+                y += w.exp()
+            elif step == 3:
+                y[k % 3] = y[(k + 1) % 3] * w[k % 3]
+            elif step == 4:
+                y = y.exp() * 0.1
+            else:
+                y -= (y * w).sum() * 0.1
+        return y
+
+    vecgrad.gradcheck(f, (np.array([0.3, -0.7, 0.4]), np.array([0.5, 0.2, -0.4])))
