@@ -32,6 +32,7 @@ from .functions import (
 from .value import Constant, Value
 
 __all__ = [
+    "__version__",
     "Value",
     "Constant",
     "log",
@@ -72,7 +73,23 @@ _DISPLAY = {
 
 
 def __getattr__(name: str):
-    """``scalargrad.draw_graph`` and the other display names, imported on first use."""
+    """``scalargrad.draw_graph`` and the other display names, imported on first use; and
+    ``__version__``, read on first use (importlib.metadata costs ~30 ms to import)."""
     if name in _DISPLAY:
         return getattr(import_module(f".display.{_DISPLAY[name]}", __name__), name)
+    if name == "__version__":
+        return package_version()
     raise AttributeError(f"module 'scalargrad' has no attribute {name!r}")
+
+
+def package_version() -> str:
+    """The installed version, from the package metadata: one source of truth, pyproject.toml.
+
+    One distribution ("scalargrad") holds both packages, so vecgrad's is the same.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scalargrad")
+    except PackageNotFoundError:  # pragma: no cover - a checkout that is not installed
+        return "0+unknown"

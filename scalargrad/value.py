@@ -165,6 +165,17 @@ class Value:
         name = f", name={self.name!r}" if self.name else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
 
+    # ---- PyTorch's names (as vecgrad's Tensor) -----------------------------------------
+
+    def __float__(self) -> float:
+        """``float(v)``: the number held (``v.item()``)."""
+        return self.data
+
+    def detach(self) -> Value:
+        """A new input with the same number and name: no history, so no gradient flows
+        back through it (PyTorch's ``t.detach()``)."""
+        return Value(self.data, name=self.name)
+
 
 class Constant(Value):
     """A plain number mixed into an expression (the 3 of ``3 * x``).

@@ -357,7 +357,7 @@ def test_iteration_yields_rows_that_are_graph_nodes():
             "stack: all inputs need one shape",
         ),
         (
-            lambda: vecgrad.zeros((2, 3)).transpose(0, 0),
+            lambda: vecgrad.zeros((2, 3)).transpose((0, 0)),  # transpose(0, 0) swaps: torch
             ValueError,
             "transpose: axis (0, 0) repeats an axis",
         ),

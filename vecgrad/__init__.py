@@ -19,6 +19,7 @@ them.
 from importlib import import_module
 
 from . import functional
+from .creation import cat, from_numpy, linspace, ones_like, rand, where, zeros_like
 from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import (
@@ -41,6 +42,7 @@ from .tensor import (
 from .transforms import Jacobian, grad, hessian, jacobian, jvp, vjp
 
 __all__ = [
+    "__version__",
     "Tensor",
     "Constant",
     "tensor",
@@ -48,6 +50,11 @@ __all__ = [
     "ones",
     "randn",
     "arange",
+    "zeros_like",
+    "ones_like",
+    "linspace",
+    "rand",
+    "from_numpy",
     "log",
     "ln",
     "exp",
@@ -62,7 +69,9 @@ __all__ = [
     "sum",
     "mean",
     "concatenate",
+    "cat",
     "stack",
+    "where",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -80,7 +89,12 @@ _LAZY_SUBMODULES = {"nn", "optim"}
 
 
 def __getattr__(name: str):
-    """Import the heavier submodules (``vecgrad.nn`` …) on first use."""
+    """Import the heavier submodules (``vecgrad.nn`` …) on first use; ``__version__`` is
+    scalargrad's (one distribution holds both packages), read on first use."""
     if name in _LAZY_SUBMODULES:
         return import_module(f".{name}", __name__)
+    if name == "__version__":
+        from scalargrad import package_version
+
+        return package_version()
     raise AttributeError(f"module 'vecgrad' has no attribute {name!r}")

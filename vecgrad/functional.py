@@ -12,6 +12,7 @@ import numpy as np
 
 from . import ops
 from .tensor import Tensor, apply_op, as_array
+from .torch_ops import accepts_dim
 
 _REDUCTIONS = ("mean", "sum")
 
@@ -45,6 +46,7 @@ def linear(x, W, b=None) -> Tensor:
     return apply_op(ops.Linear(), x, W, b)
 
 
+@accepts_dim
 def softmax(x, axis: int = -1) -> Tensor:
     """Return eˣ / Σ eˣ along ``axis``: rows of probabilities.
 
@@ -53,6 +55,7 @@ def softmax(x, axis: int = -1) -> Tensor:
     return apply_op(ops.Softmax(_axis("softmax", axis)), _tensor(x, "softmax"))
 
 
+@accepts_dim
 def log_softmax(x, axis: int = -1) -> Tensor:
     """Return log softmax(x) along ``axis``, by log-sum-exp: (x − m) − log Σ e^(x − m)."""
     return apply_op(ops.LogSoftmax(_axis("log_softmax", axis)), _tensor(x, "log_softmax"))

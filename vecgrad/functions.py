@@ -7,6 +7,7 @@ name; a number, list or array is first wrapped as a Tensor that needs no gradien
 from __future__ import annotations
 
 from .tensor import Tensor, as_array, concatenate, matmul, maximum, minimum, stack
+from .torch_ops import accepts_dim
 
 
 def _as_tensor(x, where: str) -> Tensor:
@@ -35,11 +36,13 @@ relu = _unary("relu")
 ln = log
 
 
+@accepts_dim
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - numpy's name
     """Return Σ x over ``axis`` (all axes when None), as ``numpy.sum``."""
     return _as_tensor(x, "sum").sum(axis=axis, keepdims=keepdims)
 
 
+@accepts_dim
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """Return the mean of x over ``axis`` (all axes when None), as ``numpy.mean``."""
     return _as_tensor(x, "mean").mean(axis=axis, keepdims=keepdims)

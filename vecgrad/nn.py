@@ -304,3 +304,56 @@ __all__ = [
     "BatchNorm1d",
     "Residual",
 ]
+
+
+# ---- PyTorch's loss and softmax modules ------------------------------------------------
+
+
+class CrossEntropyLoss(Module):
+    """loss = cross_entropy(logits, target): ``functional.cross_entropy`` as a module.
+
+    As ``torch.nn.CrossEntropyLoss``: called with (n, k) logits and n integer labels (or
+    (n, k) probability rows), averaged over the rows (``reduction="sum"`` adds them).
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        functional._check_reduction("CrossEntropyLoss", reduction)
+        self.reduction = reduction
+
+    def forward(self, logits, target) -> Tensor:
+        return functional.cross_entropy(logits, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class Softmax(Module):
+    """out = e^x / Σ e^x along ``dim`` (``torch.nn.Softmax(dim)``)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = functional._axis("Softmax", dim)
+
+    def forward(self, x) -> Tensor:
+        return functional.softmax(_input(x, "Softmax"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """out = log softmax(x) along ``dim`` (``torch.nn.LogSoftmax(dim)``), by log-sum-exp."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = functional._axis("LogSoftmax", dim)
+
+    def forward(self, x) -> Tensor:
+        return functional.log_softmax(_input(x, "LogSoftmax"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+__all__ += ["CrossEntropyLoss", "Softmax", "LogSoftmax"]

@@ -3,8 +3,12 @@
 The update rules are PyTorch's ``torch.optim.SGD`` and ``torch.optim.Adam``, step for
 step (tests/test_vecgrad_optim.py checks them against torch). A step changes each
 parameter's array in place with plain numpy: no graph is recorded, and the Tensors the
-model holds stay the same objects. A parameter whose ``grad`` is None (no backward pass
-reached it) is skipped, as in torch.
+model holds stay the same objects. Each change adds one to the parameter's version
+(``p._version``, as PyTorch's), so a backward pass through a graph recorded before the
+step refuses to run with the new weights. A parameter whose ``grad`` is None (no backward
+pass reached it) is skipped, as in torch. ``state_dict()``/``load_state_dict()`` save and
+restore the hyperparameters and per-parameter state (momentum buffers, Adam's moments) in
+PyTorch's layout.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from .tensor import Tensor
 
 
 class Optimizer:
-    """What SGD and Adam share: the checked parameter list, ``lr`` and ``zero_grad()``."""
+    """What SGD and Adam share: the checked parameter list, ``lr``, ``zero_grad()``, and
+    ``state_dict()``/``load_state_dict()``."""
+
+    hyperparameters: tuple = ("lr",)  # what state_dict's param group holds, besides params
+    state_names: tuple = ()  # the per-parameter state, e.g. ("momentum_buffer",)
 
     def __init__(self, params: Iterable[Tensor], lr: float):
         where = type(self).__name__
@@ -51,6 +59,93 @@ class Optimizer:
         """Move every parameter that has a gradient one step (each optimizer defines it)."""
         raise NotImplementedError
 
+    # ---- saving and restoring ------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """The optimizer's state in PyTorch's layout, its arrays copied:
+        ``{"state": {i: {name: array, …}}, "param_groups": [{"lr": …, "params": [0, …]}]}``.
+
+        ``state`` holds only the parameters that have state (those a step has moved).
+        """
+        group = {name: getattr(self, name) for name in self.hyperparameters}
+        group["params"] = list(range(len(self.params)))
+        state = {}
+        for i in range(len(self.params)):
+            entry = self._get_state(i)
+            if entry is not None:
+                state[i] = {
+                    k: v.copy() if isinstance(v, np.ndarray) else v for k, v in entry.items()
+                }
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` saved (into an optimizer over parameters of the same
+        shapes). Everything is checked before anything changes."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{where}: expected a dict with 'state' and 'param_groups'")
+        groups = state_dict["param_groups"]
+        if len(groups) != 1:
+            raise ValueError(f"{where}: expected one parameter group, got {len(groups)}")
+        group = dict(groups[0])
+        params = list(group.pop("params", ()))
+        if len(params) != len(self.params):
+            raise ValueError(
+                f"{where}: the state is for {len(params)} parameters, this optimizer has "
+                f"{len(self.params)}"
+            )
+        if set(group) != set(self.hyperparameters):
+            raise ValueError(
+                f"{where}: the state has hyperparameters {sorted(group)}, "
+                f"{type(self).__name__} has {sorted(self.hyperparameters)} (another optimizer's?)"
+            )
+        checked = {}
+        for key, entry in state_dict["state"].items():
+            if not isinstance(key, (int, np.integer)) or not 0 <= key < len(self.params):
+                raise ValueError(f"{where}: state for parameter {key!r}, which does not exist")
+            if set(entry) != set(self.state_names):
+                raise ValueError(
+                    f"{where}: parameter {key}'s state has {sorted(entry)}, expected "
+                    f"{sorted(self.state_names)}"
+                )
+            p = self.params[key]
+            values = {}
+            for name, value in entry.items():
+                if isinstance(value, (int, np.integer)):
+                    values[name] = int(value)
+                    continue
+                array = np.asarray(value)
+                if array.shape != p.shape:
+                    raise ValueError(
+                        f"{where}: parameter {key}'s {name} has shape {array.shape}, the "
+                        f"parameter has shape {p.shape}"
+                    )
+                values[name] = np.array(array, dtype=p.dtype)  # a copy it owns
+            checked[key] = values
+        before = {name: getattr(self, name) for name in self.hyperparameters}
+        try:
+            self._set_hyperparameters(group)
+        except (TypeError, ValueError) as error:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise type(error)(f"{where}: {error}") from None
+        for i in range(len(self.params)):
+            self._set_state(i, checked.get(i))
+
+    def _get_state(self, i: int) -> dict | None:
+        """Parameter i's state as a dict of names, or None before its first step."""
+        return None
+
+    def _set_state(self, i: int, state: dict | None) -> None:
+        """Set parameter i's state (None: as before any step)."""
+
+    def _set_hyperparameters(self, group: dict) -> None:
+        self.lr = _check_number(type(self).__name__, "lr", group["lr"], positive=True)
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
     def _grads(self):
         """Yield ``(index, parameter, gradient array)`` for the parameters with a gradient."""
         for i, p in enumerate(self.params):
@@ -67,6 +162,9 @@ class SGD(Optimizer):
     b ← d on the first step, then b ← μ·b + d, and d ← b (or d + μ·b with Nesterov);
     p ← p − lr·d. With μ = 0 and wd = 0 that is scalargrad's p ← p − lr·g.
     """
+
+    hyperparameters = ("lr", "momentum", "nesterov", "weight_decay")
+    state_names = ("momentum_buffer",)
 
     def __init__(
         self,
@@ -92,6 +190,7 @@ class SGD(Optimizer):
                 g = p.grad
                 if g is not None:
                     p.data -= lr * (g.data if isinstance(g, Tensor) else g)
+                    p._version += 1  # an in-place change: graphs recorded before see it
             return
         for i, p, g in self._grads():
             d = g + wd * p.data if wd else g
@@ -104,6 +203,22 @@ class SGD(Optimizer):
                     buf += d
                 d = d + mu * buf if self.nesterov else buf
             p.data -= lr * d
+            p._version += 1
+
+    def _get_state(self, i: int) -> dict | None:
+        buf = self.buffers[i]
+        return None if buf is None else {"momentum_buffer": buf}
+
+    def _set_state(self, i: int, state: dict | None) -> None:
+        self.buffers[i] = None if state is None else state["momentum_buffer"]
+
+    def _set_hyperparameters(self, group: dict) -> None:
+        super()._set_hyperparameters(group)
+        self.momentum = _check_number("SGD", "momentum", group["momentum"])
+        self.weight_decay = _check_number("SGD", "weight_decay", group["weight_decay"])
+        if group["nesterov"] and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.nesterov = bool(group["nesterov"])
 
 
 class Adam(Optimizer):
@@ -112,6 +227,9 @@ class Adam(Optimizer):
     g ← g + wd·p;  m ← β₁·m + (1−β₁)·g;  v ← β₂·v + (1−β₂)·g²;
     p ← p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)
     """
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    state_names = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -122,11 +240,9 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(params, lr)
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = _check_number("Adam", "eps", eps)
-        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
+        self._set_hyperparameters(
+            {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        )
         self.steps = [0] * len(self.params)  # t, per parameter (one may skip a step)
         self.exp_avg: list[np.ndarray | None] = [None] * len(self.params)  # m
         self.exp_avg_sq: list[np.ndarray | None] = [None] * len(self.params)  # v
@@ -150,6 +266,28 @@ class Adam(Optimizer):
             step_size = self.lr / (1 - beta1**t)
             denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
             p.data -= step_size * (m / denom)
+            p._version += 1
+
+    def _get_state(self, i: int) -> dict | None:
+        if self.exp_avg[i] is None:
+            return None
+        return {"step": self.steps[i], "exp_avg": self.exp_avg[i], "exp_avg_sq": self.exp_avg_sq[i]}
+
+    def _set_state(self, i: int, state: dict | None) -> None:
+        if state is None:
+            self.steps[i], self.exp_avg[i], self.exp_avg_sq[i] = 0, None, None
+        else:
+            self.steps[i] = state["step"]
+            self.exp_avg[i], self.exp_avg_sq[i] = state["exp_avg"], state["exp_avg_sq"]
+
+    def _set_hyperparameters(self, group: dict) -> None:
+        super()._set_hyperparameters(group)
+        betas = group["betas"]
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = _check_number("Adam", "eps", group["eps"])
+        self.weight_decay = _check_number("Adam", "weight_decay", group["weight_decay"])
 
 
 def _check_number(where: str, what: str, value, positive: bool = False) -> float:

@@ -16,6 +16,11 @@ Three things are new with arrays:
   ``retain_grad()``): an intermediate's adjoint is freed as soon as the pass moves on.
 * ``backward(create_graph=True)`` records the backward pass itself, so gradients can be
   differentiated again (Hessian-vector products): see `_replay`.
+
+PyTorch's names and in-place rules live in one block at the end of the class ("PyTorch's
+names"): ``t += u`` and ``t[i] = v`` change the tensor itself and add one to its version,
+every recorded node keeps the versions of its inputs, and `accumulate_grad` (which the
+shared walk calls on each node before its op's backward) refuses numbers changed since.
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from scalargrad.autodiff import backward as run_backward
 from scalargrad.autodiff import backward_steps as run_backward_steps
 
-from . import ops
+from . import ops, torch_ops
 from .grad_mode import enable_grad, is_grad_enabled
 from .numpy_protocol import NumpyDispatch, function_table, ufunc_table
+from .torch_ops import accepts_dim
 
 _KIND_NAMES = {
     "c": "complex numbers",
@@ -57,6 +64,7 @@ class Tensor(NumpyDispatch):
 
     __slots__ = ("data", "grad", "parents", "op", "name", "requires_grad", "retains_grad")
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
+    __slots__ += ("_version_counter", "_saved_versions")  # in-place changes: "PyTorch's names"
     is_constant = False  # drawings and traces number every node that is not a constant
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
@@ -74,6 +82,7 @@ class Tensor(NumpyDispatch):
         self.name = name
         self.requires_grad = bool(requires_grad)
         self.retains_grad = False
+        self._version_counter, self._saved_versions = [0], None
 
     @classmethod
     def _node(cls, data: np.ndarray, op, parents: tuple, requires_grad: bool) -> Tensor:
@@ -81,6 +90,7 @@ class Tensor(NumpyDispatch):
         out = cls.__new__(cls)
         out.data, out.grad, out.parents, out.op, out.name = data, None, parents, op, ""
         out.requires_grad, out.retains_grad = requires_grad, False
+        out._version_counter, out._saved_versions = [0], None
         return out
 
     # ---- what it holds --------------------------------------------------------------
@@ -102,8 +112,8 @@ class Tensor(NumpyDispatch):
 
     @property
     def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+        """The number of elements; called, ``size()`` is the shape (see `Size`)."""
+        return Size(self.data.shape)
 
     def item(self) -> float:
         """Return the one number held, as a Python number (like ``Value.item()``)."""
@@ -122,6 +132,7 @@ class Tensor(NumpyDispatch):
         """Return a new leaf with the same array that records nothing (no gradient)."""
         out = Tensor._node(self.data, None, (), False)
         out.name = self.name
+        out._version_counter = self._version_counter  # one array, one count (as PyTorch)
         return out
 
     def __len__(self) -> int:
@@ -232,14 +243,17 @@ class Tensor(NumpyDispatch):
 
     # ---- reductions and shapes ------------------------------------------------------
 
+    @accepts_dim
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (all axes when None), as ``numpy.sum``."""
         return apply_op(ops.Sum(axis, keepdims), self)
 
+    @accepts_dim
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """The mean over ``axis`` (all axes when None), as ``numpy.mean``."""
         return apply_op(ops.Mean(axis, keepdims), self)
 
+    @accepts_dim(indices="argmax")
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """The largest entry over ``axis`` (a reduction, as ``numpy.max``); ties share ḡ.
 
@@ -253,6 +267,7 @@ class Tensor(NumpyDispatch):
             )
         return apply_op(ops.Max(axis, keepdims), self)
 
+    @accepts_dim(indices="argmin")
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
         """The smallest entry over ``axis``: min x = −max(−x), so ties share ḡ as in max.
 
@@ -273,7 +288,15 @@ class Tensor(NumpyDispatch):
         return apply_op(ops.Reshape(tuple(int(n) for n in shape)), self)
 
     def transpose(self, *axes) -> Tensor:
-        """The axes permuted (reversed when none are given), as ``numpy.transpose``."""
+        """The axes permuted (reversed when none are given), as ``numpy.transpose``;
+        two ints swap those two axes, as PyTorch's ``transpose(dim0, dim1)``."""
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            # PyTorch's meaning: swap the two (numpy's permutation is permute(…))
+            (i,) = ops.normalize_axes("transpose", axes[0], self.shape)
+            (j,) = ops.normalize_axes("transpose", axes[1], self.shape)
+            order = list(range(self.ndim))
+            order[i], order[j] = j, i
+            return apply_op(ops.Transpose(tuple(order)), self)
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return apply_op(ops.Transpose(tuple(axes) if axes else None), self)
@@ -370,6 +393,8 @@ class Tensor(NumpyDispatch):
         added out of place. So no two ``.grad`` arrays share memory, and an in-place update
         of one never changes another.
         """
+        if self._saved_versions is not None:  # did an in-place change alter what op saved?
+            _check_versions(self)
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
         if isinstance(adjoint, Tensor):  # create_graph: keep the gradient differentiable
@@ -377,6 +402,8 @@ class Tensor(NumpyDispatch):
                 self.grad = Tensor._node(
                     adjoint.data.copy(), adjoint.op, adjoint.parents, adjoint.requires_grad
                 )
+                if adjoint._saved_versions is not None:  # the same op: the same check
+                    self.grad._saved_versions = adjoint._saved_versions[:-1] + [0]
             else:
                 self.grad = self.grad + adjoint
             return
@@ -434,6 +461,361 @@ class Tensor(NumpyDispatch):
         extras += f", name={self.name!r}" if self.name else ""
         return f"Tensor({text}{extras})"
 
+    # ---- PyTorch's names ------------------------------------------------------------
+    # What a PyTorch user reaches for, under PyTorch's names and with PyTorch's meaning.
+    # The convention (README, "Coming from PyTorch"): numpy's names stay; dim=/keepdim= are
+    # accepted wherever axis=/keepdims= are; where one call means two things in the two
+    # libraries (transpose(0, 1), size(), var()), PyTorch's meaning wins or the ambiguous
+    # form is refused with a message that says what to write.
+
+    def dim(self) -> int:
+        """The number of dimensions (PyTorch's ``t.dim()``; numpy's ``t.ndim``)."""
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's ``t.numel()``; numpy's ``t.size``)."""
+        return self.data.size
+
+    def tolist(self):
+        """The numbers as nested Python lists (a number for a 0-d tensor)."""
+        return self.data.tolist()
+
+    def pow(self, exponent) -> Tensor:
+        """``self ** exponent``."""
+        return self.__pow__(exponent)
+
+    def sqrt(self) -> Tensor:
+        """√x of every entry, as ``x ** 0.5``: x̄ = ḡ/(2√x); x < 0 is refused (and x = 0 in
+        backward, where the slope is infinite)."""
+        return self.__pow__(0.5)
+
+    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+        """Every entry limited to [min, max] (either may be None); x̄ = ḡ inside, 0 outside."""
+        low, high = _bounds("clamp", min, max)
+        return apply_op(torch_ops.Clamp(low, high), self)
+
+    clip = clamp  # numpy's name (and PyTorch's alias)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Where the largest entry is along ``dim`` (of the flattened tensor when None),
+        as int64; the first one on a tie. No gradient: it is an index."""
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Where the smallest entry is along ``dim`` (flattened when None), as int64."""
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, where: str, dim, keepdim: bool) -> Tensor:
+        if self.data.size == 0:
+            raise ValueError(f"{where}: the tensor is empty (shape {self.shape})")
+        axis = None if dim is None else ops.normalize_axes(where, dim, self.shape)
+        if axis is not None and len(axis) != 1:
+            raise TypeError(f"{where}: dim must be one int or None, got {dim!r}")
+        found = getattr(np, where)(self.data, axis=None if axis is None else axis[0])
+        if keepdim:
+            found = np.reshape(
+                found, [1 if axis is None or i in axis else n for i, n in enumerate(self.shape)]
+            )
+        return Tensor._node(np.asarray(found, dtype=np.int64), None, (), False)
+
+    def softmax(self, dim: int) -> Tensor:
+        """e^x / Σ e^x along ``dim`` (rows of probabilities), computed without overflow."""
+        return apply_op(ops.Softmax(_one_dim("softmax", dim)), self)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        """log softmax along ``dim``, by log-sum-exp: (x − m) − log Σ e^(x − m)."""
+        return apply_op(ops.LogSoftmax(_one_dim("log_softmax", dim)), self)
+
+    def var(self, dim=None, *, correction=None, keepdim: bool = False, **numpy_names) -> Tensor:
+        """The variance over ``dim`` (all entries when None): Σ(x − x̄)² / (n − correction).
+
+        PyTorch's default, ``correction=1`` (the unbiased estimate, divided by n − 1), where
+        numpy's ``var`` divides by n (``ddof=0``). So that neither meaning is taken
+        silently, numpy's spelling (``axis=``, ``keepdims=``) needs ``ddof=`` too.
+        """
+        return self._variance("var", dim, correction, keepdim, numpy_names)
+
+    def std(self, dim=None, *, correction=None, keepdim: bool = False, **numpy_names) -> Tensor:
+        """The standard deviation √var over ``dim`` (``correction=1`` by default, as PyTorch)."""
+        return self._variance("std", dim, correction, keepdim, numpy_names) ** 0.5
+
+    def _variance(self, where, dim, correction, keepdim, numpy_names) -> Tensor:
+        unknown = set(numpy_names) - {"axis", "keepdims", "ddof"}
+        if unknown:
+            raise TypeError(f"{where}: unexpected argument {sorted(unknown)[0]!r}")
+        if "ddof" in numpy_names:
+            if correction is not None:
+                raise TypeError(f"{where}: got both correction= and ddof= (they are one)")
+            correction = numpy_names["ddof"]
+        if "axis" in numpy_names:
+            if dim is not None:
+                raise TypeError(f"{where}: got both dim= and axis= (they are one; give one)")
+            if correction is None:
+                raise TypeError(
+                    f"{where}: numpy's {where}(axis=…) divides by n, PyTorch's by n − 1; say "
+                    f"which: {where}(axis=…, ddof=0) for numpy's, {where}(dim=…) for PyTorch's"
+                )
+            dim = numpy_names["axis"]
+        keepdim = numpy_names.get("keepdims", keepdim)
+        correction = 1 if correction is None else correction
+        axes = ops.normalize_axes(where, dim, self.shape)
+        n = math.prod(self.shape[a] for a in axes)
+        if n - correction <= 0:
+            raise ValueError(
+                f"{where}: {n} entries with correction={correction} leave {n - correction} "
+                "degrees of freedom; it needs at least 1"
+            )
+        centered = self - self.mean(axis=axes, keepdims=True)
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) / (n - correction)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+        """The p-norm over ``dim`` (all entries when None), as PyTorch's ``t.norm``.
+
+        p = 2 or "fro": √(Σ x²), x̄ = ḡ·x/‖x‖ (0 at the zero vector, as PyTorch);
+        p = 1: Σ |x|; p = inf: max |x| (ties share ḡ).
+        """
+        if p in ("fro", 2):
+            return apply_op(torch_ops.Norm(dim, keepdim), self)
+        if p == 1:
+            return self.abs().sum(axis=dim, keepdims=keepdim)
+        if p == math.inf:
+            return self.abs().max(axis=dim, keepdims=keepdim)
+        raise ValueError(f"norm: p must be 1, 2, 'fro' or math.inf, got {p!r}")
+
+    def view(self, *shape) -> Tensor:
+        """The same entries in a new shape (one entry may be −1): ``reshape``."""
+        return self.reshape(*shape)
+
+    def permute(self, *dims) -> Tensor:
+        """The axes in the order ``dims`` (a permutation of all of them): numpy's
+        ``transpose(axes)``, PyTorch's ``permute``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        axes = ops.normalize_axes("permute", dims, self.shape)
+        if len(axes) != self.ndim:
+            raise ValueError(
+                f"permute: dims {tuple(dims)} are not a permutation of the {self.ndim} axes "
+                f"of {self.shape}"
+            )
+        return apply_op(ops.Transpose(axes), self)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of size 1 at position ``dim`` (−1 for a new last axis)."""
+        ndim = self.ndim + 1
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"unsqueeze: dim must be one int, got {dim!r}")
+        if not -ndim <= dim < ndim:
+            raise ValueError(f"unsqueeze: dim {dim} is out of range for shape {self.shape}")
+        shape = list(self.shape)
+        shape.insert(int(dim) % ndim, 1)
+        return self.reshape(shape)
+
+    def squeeze(self, dim=None) -> Tensor:
+        """The axes of size 1 removed: all of them, or those of ``dim`` that have size 1
+        (PyTorch's rule: an axis of ``dim`` with another size is left as it is)."""
+        axes = range(self.ndim) if dim is None else ops.normalize_axes("squeeze", dim, self.shape)
+        drop = {a for a in axes if self.shape[a] == 1}
+        return self.reshape([n for i, n in enumerate(self.shape) if i not in drop])
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The axes ``start_dim`` … ``end_dim`` joined into one (all of them by default)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        (start,) = ops.normalize_axes("flatten", start_dim, self.shape)
+        (end,) = ops.normalize_axes("flatten", end_dim, self.shape)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        shape = self.shape
+        return self.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
+
+    def astype(self, dtype) -> Tensor:
+        """A copy with the entries as ``dtype`` (numpy's ``astype``: always a copy).
+
+        To a float type the gradient flows back (cast to this tensor's dtype); to an
+        integer or bool type the result is a plain leaf, as PyTorch's ``t.long()``.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fiub":
+            raise TypeError(f"astype: dtype must be a real number type, got {dtype}")
+        if dtype.kind != "f":
+            return Tensor._node(self.data.astype(dtype), None, (), False)
+        return apply_op(torch_ops.Cast(dtype), self)
+
+    def float(self) -> Tensor:
+        """As float32: this tensor itself when it is float32 already (PyTorch's rule)."""
+        return self if self.dtype == np.float32 else self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """As float64: this tensor itself when it is float64 already (PyTorch's rule)."""
+        return self if self.dtype == np.float64 else self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        """As int64 (a plain leaf: no gradient flows through an integer cast)."""
+        return self if self.dtype == np.int64 else self.astype(np.int64)
+
+    def clone(self) -> Tensor:
+        """A copy with its own array, in the graph (x̄ = ḡ): change it in place freely."""
+        return apply_op(torch_ops.Clone(), self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Turn gradient tracking of this leaf on (or off); returns the tensor itself."""
+        if self.op is not None:
+            raise RuntimeError(
+                f"requires_grad_: only a leaf's requires_grad can be changed; this tensor came "
+                f"from {self.op.name} (t.detach().requires_grad_() makes a new leaf)"
+            )
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad_: only floating-point data can require grad, got {self.dtype} "
+                "(t.float() first)"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's numbers have seen (PyTorch's
+        ``t._version``). Tensors that share one array (a ``detach()``, a view such as
+        ``x.T`` or ``x[1:]``) share one count."""
+        return self._version_counter[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_counter[0] = value
+
+    # In-place changes, with PyTorch's rules. The tensor stays the same object; every change
+    # adds one to ``_version``. A leaf that requires grad may change only under no_grad() (an
+    # optimizer's step); a tensor that records gets the new value as a node of the graph.
+    # Ops record the versions of their inputs, and backward refuses to use a changed one.
+
+    def __iadd__(self, other):
+        return self._in_place("+=", _add, other)
+
+    def __isub__(self, other):
+        return self._in_place("-=", _sub, other)
+
+    def __imul__(self, other):
+        return self._in_place("*=", _mul, other)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", _div, other)
+
+    def __ipow__(self, exponent):
+        return self._in_place("**=", _pow, exponent)
+
+    def add_(self, other, alpha=1) -> Tensor:
+        """self += alpha·other, in place."""
+        return self._in_place("add_", _add, other if alpha == 1 else _scaled(other, alpha))
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        """self −= alpha·other, in place."""
+        return self._in_place("sub_", _sub, other if alpha == 1 else _scaled(other, alpha))
+
+    def mul_(self, other) -> Tensor:
+        """self *= other, in place."""
+        return self._in_place("mul_", _mul, other)
+
+    def div_(self, other) -> Tensor:
+        """self /= other, in place."""
+        return self._in_place("div_", _div, other)
+
+    def pow_(self, exponent) -> Tensor:
+        """self **= exponent, in place."""
+        return self._in_place("pow_", _pow, exponent)
+
+    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+        """Every entry limited to [min, max], in place."""
+        low, high = _bounds("clamp_", min, max)
+        return self._in_place("clamp_", lambda t: apply_op(torch_ops.Clamp(low, high), t))
+
+    def zero_(self) -> Tensor:
+        """Every entry set to 0, in place."""
+        return self._set("zero_", Ellipsis, 0)
+
+    def fill_(self, value) -> Tensor:
+        """Every entry set to ``value``, in place."""
+        return self._set("fill_", Ellipsis, value)
+
+    def copy_(self, source) -> Tensor:
+        """The entries of ``source`` (broadcast to this shape) copied in, in place."""
+        return self._set("copy_", Ellipsis, source)
+
+    def __setitem__(self, index, value) -> None:
+        self._set("setitem", _clean_index(index), value)
+
+    def _set(self, where: str, index, value) -> Tensor:
+        """``self[index] = value`` by PyTorch's rules (see `_in_place`)."""
+        value = _operand(value, self, where)
+        if not self._records_in_place(where, value):  # no graph: write into the array
+            try:
+                self.data[index] = value.data
+            except (IndexError, ValueError, TypeError) as error:
+                raise type(error)(f"{where}: {_write_problem(error, self)}") from None
+            self._version += 1
+            return self
+        return self._in_place(where, lambda t, v: apply_op(torch_ops.SetItem(index), t, v), value)
+
+    def _records_in_place(self, where: str, *others) -> bool:
+        """Whether an in-place op on self records (raises for a leaf that requires grad)."""
+        if not is_grad_enabled():
+            return False
+        if self.op is None and self.requires_grad:
+            raise RuntimeError(
+                f"{where}: a leaf tensor that requires grad{_label(self)} is being used in an "
+                "in-place operation; change it under vecgrad.no_grad() (as an optimizer step "
+                "does), or write t = t … for a new tensor"
+            )
+        return self.requires_grad or any(getattr(o, "requires_grad", False) for o in others)
+
+    def _in_place(self, where: str, compute, *others) -> Tensor:
+        """Make this tensor hold ``compute(self, *others)`` (a Tensor), in place.
+
+        Without a graph the result is written into ``self.data`` (same array). With one,
+        the old value keeps this tensor's node as a new node ``before`` (its op, parents,
+        array, version), the result is computed from ``before``, and this tensor takes the
+        result's op and parents: the graph reads before → op → self. A leaf keeps its
+        array (``before`` gets a copy of the old numbers); a non-leaf takes the result's
+        array, because the ops that made it may have saved the old one.
+        """
+        if not self._records_in_place(where, *others):
+            result = compute(self, *others)
+            _write(where, self.data, result.data)
+            self._version += 1
+            return self
+        # A leaf that owns its array keeps it (written in place: views and holders of the
+        # array see the change), so before gets a copy. A non-leaf, or a view, takes the
+        # result's array instead: the ops that made it, or read it, may have saved the old.
+        in_place = self.op is None and self.data.base is None
+        before = Tensor._node(
+            self.data.copy() if in_place else self.data, self.op, self.parents, self.requires_grad
+        )
+        before.name, before._saved_versions = self.name, self._saved_versions
+        # the copy counts on its own; the old array keeps its count (self gets a new one below)
+        before._version_counter = [self._version] if in_place else self._version_counter
+        others = tuple(before if o is self else o for o in others)
+        result = compute(before, *others)
+        if result.shape != self.shape:
+            raise ValueError(
+                f"{where}: the result has shape {result.shape} but the tensor has shape "
+                f"{self.shape}; an in-place op cannot change a tensor's shape"
+            )
+        if result.dtype != self.dtype:
+            _write(where, np.empty_like(self.data), result.data)  # raises if it cannot cast
+            result = apply_op(torch_ops.Cast(self.dtype), result)
+        if in_place:
+            _write(where, self.data, result.data)
+        else:
+            self.data = result.data
+            self._version_counter = [self._version]
+            # Operands computed from this tensor (y += y * 2, x[0] = x[0] * 2) read its
+            # old value, which is before's now. (A leaf's cannot: they saved the array it
+            # overwrites, so the version check refuses them, as PyTorch does.)
+            _repoint(others, self, before)
+        self.op, self.parents, self.requires_grad = result.op, result.parents, True
+        self._version += 1
+        self._saved_versions = result._saved_versions[:-1] + [self._version]
+        return self
+
 
 class Constant(Tensor):
     """A plain number or array mixed into an expression (the 2.5 of ``2.5 * x``).
@@ -461,8 +843,15 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
         data = np.asarray(data)
     if True in needs and is_grad_enabled():
-        return Tensor._node(data, op, inputs, True)
-    return Tensor._node(data, None, (), False)
+        out = Tensor._node(data, op, inputs, True)
+        if data.base is not None:  # a view of an input's array (x.T, x[1:]): one count
+            _share_version_counter(out, inputs)
+        out._saved_versions = [*map(_count, map(_counter_of, inputs)), out._version_counter[0]]
+        return out
+    out = Tensor._node(data, None, (), False)
+    if data.base is not None:
+        _share_version_counter(out, inputs)
+    return out
 
 
 def _binary(op: ops.Op, a, b) -> Tensor:
@@ -518,12 +907,14 @@ def minimum(a, b) -> Tensor:
     return _binary(ops.Minimum(), a, b)
 
 
+@accepts_dim
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """The tensors joined along an existing ``axis``; each gets its slice of ḡ back."""
     items = _operands(tensors, "concatenate")
     return apply_op(ops.Concatenate(axis), *items)
 
 
+@accepts_dim
 def stack(tensors, axis: int = 0) -> Tensor:
     """The tensors (one shape) stacked along a new ``axis``; each gets its slice of ḡ."""
     items = _operands(tensors, "stack")
@@ -688,6 +1079,169 @@ def _preview(data) -> str:
     """A short repr of bad input for an error message."""
     text = repr(data)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---- PyTorch's names: what the methods above share ------------------------------------
+
+
+class Size(int):
+    """A tensor's number of elements that, called, gives its shape.
+
+    numpy's ``t.size`` is the element count and PyTorch's ``t.size()`` the shape (and
+    ``t.size(dim)`` one length): each spelling means what its library means, so neither a
+    numpy user nor a PyTorch user meets a silently different answer.
+    """
+
+    def __new__(cls, shape: tuple):
+        count = super().__new__(cls, math.prod(shape))
+        count.shape = shape
+        return count
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        (axis,) = ops.normalize_axes("size", dim, self.shape)
+        return self.shape[axis]
+
+    def __reduce__(self):
+        return int, (int(self),)  # pickles as the plain count
+
+
+# A tensor's version is its counter's one entry; tensors that share an array share the
+# counter. map(_count, map(_counter_of, tensors)) reads the versions at C speed.
+_counter_of, _count = operator.attrgetter("_version_counter"), operator.itemgetter(0)
+
+
+def _share_version_counter(out: Tensor, inputs: tuple) -> None:
+    """Give ``out``, whose array is a view, the counter of the input whose memory it views
+    (numpy points every view at the array that owns the memory: ``base``)."""
+    base = out.data.base
+    for t in inputs:
+        if t.data is base or t.data.base is base:
+            out._version_counter = t._version_counter
+            return
+
+
+def _check_versions(node: Tensor) -> None:
+    """Raise PyTorch's error if an input of ``node`` (or ``node`` itself) changed in place
+    since its op saved it: the backward pass would silently use the new numbers."""
+    current = [*map(_count, map(_counter_of, node.parents)), node._version_counter[0]]
+    if current == node._saved_versions:
+        return
+    op = node.op.name if node.op is not None else "the op"
+    for slot, (tensor, was, now) in enumerate(
+        zip(node.parents + (node,), node._saved_versions, current)
+    ):
+        if was != now:
+            role = f"the output of {op}" if tensor is node else f"input {slot} of {op}"
+            raise RuntimeError(
+                "backward: one of the variables needed for gradient computation has been "
+                f"modified by an in-place operation: {_described(tensor)}, {role}, is at "
+                f"version {now}; it was at version {was} when {op} saved it. Run the forward "
+                "pass again after the change, or change a copy (t.clone())"
+            )
+
+
+def _repoint(roots: tuple, old: Tensor, new: Tensor) -> None:
+    """Make each node between ``roots`` and ``old`` that has ``old`` as a parent point at
+    ``new`` instead: the operands of an in-place op on ``old`` that were computed from it
+    read its value before the change, which is ``new`` (the ``before`` node) from now on.
+
+    The walk visits the operands' ancestry up to ``old`` and ``new`` (which it does not
+    enter), so its cost is the size of the operands' own graph.
+    """
+    stack = [r for r in roots if isinstance(r, Tensor) and r.parents]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if any(p is old for p in node.parents):
+            node.parents = tuple(new if p is old else p for p in node.parents)
+        stack.extend(p for p in node.parents if p.parents and p is not new and p not in seen)
+
+
+def _described(t: Tensor) -> str:
+    return f"tensor {t.name!r} of shape {t.shape}" if t.name else f"a tensor of shape {t.shape}"
+
+
+def _label(t: Tensor) -> str:
+    return f" ({t.name!r}, shape {t.shape})" if t.name else f" (shape {t.shape})"
+
+
+def _write(where: str, target: np.ndarray, values: np.ndarray) -> None:
+    """Copy ``values`` into ``target`` (an in-place op's result into the tensor's array)."""
+    if values.shape != target.shape:
+        raise ValueError(
+            f"{where}: the result has shape {values.shape} but the tensor has shape "
+            f"{target.shape}; an in-place op cannot change a tensor's shape"
+        )
+    try:
+        np.copyto(target, values, casting="same_kind")
+    except (TypeError, ValueError) as error:
+        if isinstance(error, TypeError):
+            raise TypeError(
+                f"{where}: the result has dtype {values.dtype}, which a {target.dtype} tensor "
+                "cannot hold in place; write t = t … for a new tensor"
+            ) from None
+        raise ValueError(f"{where}: {_write_problem(error, target)}") from None
+
+
+def _write_problem(error: Exception, target) -> str:
+    target = target.data if isinstance(target, Tensor) else target
+    if not target.flags.writeable:
+        return (
+            "this tensor's array is read-only (a broadcast view, or read-only numpy data); "
+            "change a copy: t = t.clone()"
+        )
+    return f"{error} (a tensor of shape {target.shape})"
+
+
+def _add(t: Tensor, other) -> Tensor:
+    return _binary(ops.Add(), t, other)
+
+
+def _sub(t: Tensor, other) -> Tensor:
+    return _binary(ops.Sub(), t, other)
+
+
+def _mul(t: Tensor, other) -> Tensor:
+    return _binary(ops.Mul(), t, other)
+
+
+def _div(t: Tensor, other) -> Tensor:
+    return _binary(ops.Div(), t, other)
+
+
+def _scaled(other, alpha):
+    """alpha·other for add_/sub_'s ``alpha`` (a Tensor stays in the graph)."""
+    if isinstance(other, (Tensor, numbers.Number)):
+        return other * alpha
+    return np.asarray(other) * alpha
+
+
+def _bounds(where: str, low, high) -> tuple:
+    """clamp's bounds as floats (or None), checked: at least one, not NaN, low ≤ high."""
+    if low is None and high is None:
+        raise ValueError(f"{where}: give min, max or both")
+    bounds = []
+    for what, bound in (("min", low), ("max", high)):
+        if bound is not None:
+            if isinstance(bound, (bool, np.bool_)) or not isinstance(bound, numbers.Real):
+                raise TypeError(f"{where}: {what} must be a number or None, got {bound!r}")
+            if math.isnan(bound):
+                raise ValueError(f"{where}: {what} is NaN")
+        bounds.append(bound)
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"{where}: min {low!r} is larger than max {high!r}")
+    return tuple(bounds)
+
+
+def _one_dim(where: str, dim) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{where}: dim must be one int (e.g. {where}(dim=-1)), got {dim!r}")
+    return int(dim)
 
 
 # ---- the numpy functions Tensors understand ----------------------------------------

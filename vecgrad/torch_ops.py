@@ -1,0 +1,307 @@
+"""The ops a PyTorch user reaches for that vecgrad/ops.py does not have, and PyTorch's names.
+
+Each op is one class, as in ops.py: ``forward`` computes the numbers (and keeps what the
+derivatives need), ``backward(g)`` returns one partial adjoint per input (the VJP), and
+``jvp(*tangents)`` takes one tangent per input (None for an input without one) and returns
+the output's tangent. All three are in the docstring. As in ops.py, forward and backward
+use only what numpy arrays and Tensors share, so ``backward(create_graph=True)`` can replay
+them on Tensors.
+
+`accepts_dim` lets a method or function written with numpy's ``axis=``/``keepdims=`` take
+PyTorch's ``dim=``/``keepdim=`` too (vecgrad's convention: see the README, "Coming from
+PyTorch").
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+
+import numpy as np
+
+from .ops import Op, _has_array_index, _values, normalize_axes, unbroadcast
+
+# ---- PyTorch's argument names ----------------------------------------------------------
+
+_UNSET = object()
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = """What ``t.max(dim=…)``/``t.min(dim=…)`` return, as PyTorch's
+``torch.return_types.max``: the reduced values (a graph node) and where they are (int64)."""
+
+
+def accepts_dim(function=None, *, indices: str | None = None):
+    """Let ``function(…, axis=, keepdims=)`` also take PyTorch's ``dim=`` and ``keepdim=``.
+
+    Both spellings mean the same; giving both is a TypeError. With ``indices`` (the name
+    of the arg-method, ``"argmax"``), a call spelled with ``dim=`` means what it means in
+    PyTorch: ``t.max(dim=1)`` returns ``(values, indices)``; ``t.max(axis=1)`` stays numpy's
+    values alone.
+    """
+
+    def decorate(function):
+        where = function.__name__
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if not kwargs:  # the common call, x.sum() or x.sum(1): straight through
+                return function(*args)
+            dim, keepdim = kwargs.pop("dim", _UNSET), kwargs.pop("keepdim", _UNSET)
+            if keepdim is not _UNSET:
+                if "keepdims" in kwargs:
+                    raise TypeError(f"{where}: got both keepdim= and keepdims= (they are one)")
+                kwargs["keepdims"] = keepdim
+            if dim is _UNSET:
+                return function(*args, **kwargs)
+            if "axis" in kwargs or len(args) > 1:
+                raise TypeError(f"{where}: got both dim= and axis= (they are one; give one)")
+            kwargs["axis"] = dim
+            values = function(*args, **kwargs)
+            if indices is None:
+                return values
+            arg = getattr(args[0], indices)(dim, keepdim=kwargs.get("keepdims", False))
+            return ValuesIndices(values, arg)
+
+        return wrapper
+
+    return decorate if function is None else decorate(function)
+
+
+# ---- elementwise ------------------------------------------------------------------------
+
+
+class Clamp(Op):
+    """out = min(max(x, lo), hi);  x̄ = ḡ where lo ≤ x ≤ hi, else 0 (PyTorch's rule: the
+    bounds themselves pass ḡ);  ẋ ↦ ẋ where lo ≤ x ≤ hi, else 0"""
+
+    __slots__ = ("low", "high", "inside")
+    symbol, formula, local = "clamp", "clamp({0})", ("[lo ≤ {0} ≤ hi]",)
+
+    def __init__(self, low: float | None, high: float | None):
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        xv = _values(x)
+        inside = np.ones(xv.shape, dtype=bool)
+        if self.low is not None:
+            inside &= xv >= self.low
+        if self.high is not None:
+            inside &= xv <= self.high
+        self.inside = inside.astype(xv.dtype)
+        if hasattr(x, "parents"):  # a create_graph replay: x·[inside] + the bounds elsewhere
+            return x * self.inside + _clipped(xv, self.low, self.high) * (1 - self.inside)
+        return _clipped(xv, self.low, self.high)
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+    def jvp(self, dx):
+        return dx * self.inside
+
+    def __repr__(self) -> str:
+        return f"Clamp({self.low!r}, {self.high!r})"
+
+
+def _clipped(x: np.ndarray, low, high) -> np.ndarray:
+    """np.clip with either bound optional; the result keeps x's dtype."""
+    return np.clip(x, low, high).astype(x.dtype, copy=False)
+
+
+class Cast(Op):
+    """out = x as ``dtype`` (float to float);  x̄ = ḡ cast back to x's dtype;  ẋ ↦ ẋ as dtype"""
+
+    __slots__ = ("dtype", "in_dtype")
+    symbol, formula, local = "cast", "cast({0})", ("1",)
+
+    def __init__(self, dtype: np.dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.astype(self.in_dtype),)
+
+    def jvp(self, dx):
+        return dx.astype(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"Cast({self.dtype})"
+
+
+class Clone(Op):
+    """out = a copy of x (its own array);  x̄ = ḡ;  ẋ ↦ ẋ"""
+
+    __slots__ = ()
+    symbol, formula, local = "clone", "clone({0})", ("1",)
+
+    def forward(self, x):
+        return x.clone() if hasattr(x, "parents") else np.array(x, copy=True)
+
+    def backward(self, g):
+        return (g,)
+
+    def jvp(self, dx):
+        return dx
+
+
+class Where(Op):
+    """out = x where cond, else y  (cond, x, y: one shape);  x̄ = ḡ·cond,  ȳ = ḡ·(1 − cond);
+    ẋ, ẏ ↦ ẋ·cond + ẏ·(1 − cond)"""
+
+    __slots__ = ("cond", "take_x")
+    symbol, formula, local = "where", "where(c, {0}, {1})", ("[c]", "[not c]")
+
+    def __init__(self, cond: np.ndarray):
+        self.cond = cond
+
+    def forward(self, x, y):
+        self.take_x = self.cond.astype(np.result_type(_values(x), _values(y)))
+        if hasattr(x, "parents") or hasattr(y, "parents"):
+            from .creation import where  # a create_graph replay records a Where node
+
+            return where(self.cond, x, y)
+        return np.where(self.cond, x, y)
+
+    def backward(self, g):
+        need_x, need_y = self.needs_input_grad
+        return (g * self.take_x if need_x else None), (g * (1 - self.take_x) if need_y else None)
+
+    def jvp(self, dx, dy):
+        out = None if dx is None else dx * self.take_x
+        if dy is not None:
+            term = dy * (1 - self.take_x)
+            out = term if out is None else out + term
+        return out
+
+
+class SetItem(Op):
+    """out = x with out[index] = v (``t[index] = v`` on a tensor that records);
+    x̄ = ḡ with zeros at index,  v̄ = ḡ[index] summed back to v's shape;
+    ẋ, v̇ ↦ ẋ with v̇ written at index
+
+    Where an advanced index repeats a position, the last write wins in forward, as in
+    numpy, and every copy of v there gets ḡ.
+    """
+
+    __slots__ = ("index", "keep", "v_shape", "target_shape")
+    symbol, formula, local = "[]=", "{0}[…] = {1}", ("[not at index]", "1")
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        xv = _values(x)
+        try:
+            target = xv[self.index]
+        except IndexError as error:
+            raise IndexError(f"setitem: {error} (indexing a tensor of shape {xv.shape})") from None
+        self.target_shape, self.v_shape = target.shape, _values(v).shape
+        try:
+            fits = np.broadcast_shapes(self.v_shape, target.shape) == target.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"setitem: a value of shape {self.v_shape} cannot be written into "
+                f"x[index] of shape {target.shape}"
+            )
+        keep = np.ones(xv.shape, dtype=xv.dtype)
+        keep[self.index] = 0
+        self.keep = keep
+        if hasattr(x, "parents") or hasattr(v, "parents"):  # a create_graph replay
+            from .creation import where
+
+            return where(keep == 0, _placed(v, self.index, xv.shape, xv.dtype), x)
+        out = np.array(xv, copy=True)
+        out[self.index] = v
+        return out
+
+    def backward(self, g):
+        need_x, need_v = self.needs_input_grad
+        gx = g * self.keep if need_x else None
+        gv = None
+        if need_v:
+            gv = g[self.index]
+            if getattr(gv, "shape", ()) != self.v_shape:
+                gv = unbroadcast(gv, self.v_shape)
+        return gx, gv
+
+    def jvp(self, dx, dv):
+        if dx is None:
+            dx = np.zeros(self.keep.shape, dtype=self.keep.dtype)
+        out = np.array(_values(dx), copy=True) if not hasattr(dx, "parents") else dx * self.keep
+        if hasattr(dx, "parents"):
+            return out if dv is None else out + _placed(dv, self.index, self.keep.shape, None)
+        out[self.index] = 0 if dv is None else dv
+        return out
+
+    def __repr__(self) -> str:
+        return f"SetItem({self.index!r})"
+
+
+def _placed(v, index, shape: tuple, dtype):
+    """zeros(shape) with v (broadcast) written at index; a ScatterAdd node for a Tensor v."""
+    from .ops import _scatter_add
+
+    if hasattr(v, "parents"):
+        target_shape = np.empty(shape, dtype=bool)[index].shape
+        if v.shape != target_shape:
+            v = v.broadcast_to(target_shape)
+        if _has_array_index(index):  # a repeated index would add up: refuse rather than lie
+            raise NotImplementedError(
+                "setitem: create_graph through t[array_index] = v is not supported; "
+                "build the tensor with vecgrad.where or concatenate instead"
+            )
+        return _scatter_add(v, index, shape)
+    out = np.zeros(shape, dtype=dtype or np.result_type(v))
+    out[index] = v
+    return out
+
+
+# ---- reductions -----------------------------------------------------------------------
+
+
+class Norm(Op):
+    """out = ‖x‖₂ = √(Σ x²) over axis;  x̄ = ḡ·x/‖x‖ (0 where ‖x‖ = 0, as PyTorch);
+    ẋ ↦ Σ x·ẋ / ‖x‖ over axis"""
+
+    __slots__ = ("axis", "keepdims", "x", "scale")
+    symbol, formula, local = "‖‖", "‖{0}‖", ("{0}/‖{0}‖",)
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        xv = _values(x)
+        self.axis = normalize_axes("norm", self.axis, xv.shape)
+        self.x = x
+        if hasattr(x, "parents"):  # a create_graph replay: 1/‖x‖ must be a node too
+            out = np.sum(x * x, axis=self.axis, keepdims=True) ** 0.5
+            self.scale = 1 / out  # (0 at ‖x‖ = 0 is a subgradient, not a derivative)
+        else:
+            out = np.sqrt(np.sum(xv * xv, axis=self.axis, keepdims=True))
+            # 1/‖x‖ where the norm is positive, 0 where it is 0: the subgradient PyTorch picks
+            with np.errstate(divide="ignore"):
+                self.scale = np.where(out > 0, 1 / out, 0).astype(xv.dtype)
+        return out if self.keepdims else np.reshape(out, _squeezed(out.shape, self.axis))
+
+    def backward(self, g):
+        if not self.keepdims:
+            g = np.reshape(g, self.scale.shape)
+        return (g * self.x * self.scale,)
+
+    def jvp(self, dx):
+        return np.sum(self.x * dx * self.scale, axis=self.axis, keepdims=self.keepdims)
+
+    def __repr__(self) -> str:
+        return f"Norm(axis={self.axis!r}, keepdims={self.keepdims!r})"
+
+
+def _squeezed(shape: tuple, axes: tuple) -> tuple:
+    """``shape`` without the (size-1) ``axes``."""
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+__all__ = ["accepts_dim", "ValuesIndices", "Clamp", "Cast", "Clone", "Where", "SetItem", "Norm"]
