@@ -9,6 +9,7 @@ import pytest
 
 import scalargrad
 import vecgrad
+from scalargrad.display.trace import forward_rows
 from vecgrad import Tensor, nn, ops
 from vecgrad import functional as F
 
@@ -111,7 +112,7 @@ def test_trace_writes_the_products_in_order():
     W = Tensor(np.ones((2, 3)), requires_grad=True, name="W")
     b = Tensor(np.zeros(3), requires_grad=True, name="b")
     loss = F.linear(x, W, b).sum()
-    rows = [str(row) for row in scalargrad.display.trace.forward_rows(loss)]
+    rows = [str(row) for row in forward_rows(loss)]
     assert rows[3] == "v4 = v1 @ v2 + v3 = (1, 3) float64 [[3, 3, 3]]"
     backward = scalargrad.backward_trace(loss).to_text()
     assert "v1ᵀ·v̄4" in backward and "Σ v̄4" in backward

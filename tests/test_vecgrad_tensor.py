@@ -15,6 +15,7 @@ import pytest
 
 import scalargrad
 import vecgrad
+from scalargrad.display.trace import forward_rows
 from vecgrad import Tensor
 from vecgrad import functional as F
 
@@ -399,7 +400,7 @@ def test_drawing_and_traces_show_shapes_and_small_values():
     loss = F.cross_entropy(x @ W + b, [1])
     dot = scalargrad.to_dot(loss)
     assert "(2, 3) float64" in dot and "broadcast" in dot and "@" in dot
-    rows = [str(row) for row in scalargrad.display.trace.forward_rows(loss)]
+    rows = [str(row) for row in forward_rows(loss)]
     assert rows[3:6] == [
         "v4 = v1 @ v2 = (1, 3) float64 [[3, 3, 3]]",
         "v5 = broadcast(v3) = (1, 3) float64 [[0, 0, 0]]",
