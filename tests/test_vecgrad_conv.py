@@ -232,7 +232,7 @@ def test_fold_is_the_adjoint_of_unfold(config):
     cols = conv.im2col(x, win)
     c = rng.standard_normal(cols.shape)
     np.testing.assert_allclose(
-        np.sum(cols * c), np.sum(x * conv.col2im(c, x.shape[2:], win)), rtol=1e-10
+        np.sum(cols * c), np.sum(x * conv.col2im(c, x.shape, win)), rtol=1e-10
     )
 
 
@@ -385,17 +385,18 @@ def test_unfold_fold_and_pad_jvps_match_torch_func_jvp():
     x, t = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((2, 3, 5, 6))
     win = conv.window("unfold", (2, 3), (1, 2), 1, (2, 1))
     kw = dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(1, 2))
-    _assert_jvp_matches_torch(
-        conv.Unfold(win), lambda x: torch.nn.functional.unfold(x, **kw), [x], [t]
-    )
+    K, N = 3 * 2 * 3, 2  # vecgrad's columns (K, N·L) are torch's (N, K, L) with N inside
+
+    def torch_unfold(x):
+        return torch.nn.functional.unfold(x, **kw).transpose(0, 1).reshape(K, -1)
+
+    def torch_fold(c):
+        return torch.nn.functional.fold(c.reshape(K, N, -1).transpose(0, 1), (5, 6), **kw)
+
+    _assert_jvp_matches_torch(conv.Unfold(win), torch_unfold, [x], [t])
     cols = rng.standard_normal(conv.Unfold(win).forward(x).shape)
     tc = rng.standard_normal(cols.shape)
-    _assert_jvp_matches_torch(
-        conv.Fold(win, (5, 6)),
-        lambda c: torch.nn.functional.fold(c, (5, 6), **kw),
-        [cols],
-        [tc],
-    )
+    _assert_jvp_matches_torch(conv.Fold(win, (2, 3, 5, 6)), torch_fold, [cols], [tc])
     _assert_jvp_matches_torch(
         conv.Pad(((0, 0), (0, 0), (2, 1), (0, 3)), 7.0),
         lambda x: torch.nn.functional.pad(x, (0, 3, 2, 1), value=7.0),
