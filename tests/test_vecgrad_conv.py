@@ -820,3 +820,31 @@ def test_a_small_cnn_draws_with_a_shape_on_every_node():
         "(2, 1, 3, 3)",
     ]:
         assert text in dot, text
+
+
+def test_gradients_never_share_memory_with_the_output_adjoint_or_each_other():
+    """A 1×1 kernel on one image: the windows are the image itself, yet every partial
+    adjoint handed to a leaf must be an array of its own (they are kept without copying)."""
+    x = Tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    cols = F.unfold(x, 1)
+    g = np.arange(9.0).reshape(cols.shape)
+    cols.backward(g)
+    assert not np.shares_memory(x.grad, g)
+    c = Tensor(np.ones((1, 1, 9)), requires_grad=True)
+    out = F.fold(c, (3, 3), 1)
+    seed = np.arange(9.0).reshape(1, 1, 3, 3)
+    out.backward(seed)
+    assert not np.shares_memory(c.grad, seed)
+    c.grad[...] = 0  # writing into one gradient changes nothing else
+    assert seed.sum() == 36
+
+
+def test_an_empty_batch_gives_an_empty_output_and_zero_gradients():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    _assert_matches_torch(
+        lambda x, W: F.max_pool2d(F.conv2d(x, W, padding=1), 2),
+        lambda x, W: torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(x, W, padding=1), 2),
+        [np.zeros((0, 2, 4, 4)), rng.standard_normal((3, 2, 3, 3))],
+        rng,
+    )

@@ -159,7 +159,9 @@ def im2col(x: np.ndarray, win: Window) -> np.ndarray:
     """Return the windows of x:(N, C, H, W), zero-padded, as cols:(C·kH·kW, N·oH·oW)."""
     windows = patches(pad_image(x, win), win)
     C, kH, kW, N, oH, oW = windows.shape
-    return np.ascontiguousarray(windows).reshape(C * kH * kW, N * oH * oW)
+    # Always a copy: a 1×1 kernel's windows can already be contiguous, and a view of x
+    # would make an op's "fresh" adjoint alias someone else's array.
+    return np.array(windows, order="C").reshape(C * kH * kW, N * oH * oW)
 
 
 def col2im(cols: np.ndarray, shape: tuple, win: Window) -> np.ndarray:
