@@ -848,3 +848,30 @@ def test_an_empty_batch_gives_an_empty_output_and_zero_gradients():
         [np.zeros((0, 2, 4, 4)), rng.standard_normal((3, 2, 3, 3))],
         rng,
     )
+
+
+@pytest.mark.parametrize(
+    "make_op, shape",
+    [
+        (lambda: conv.Unfold(conv.window("unfold", (2, 3), 1, 1)), (2, 3, 4, 5)),
+        (lambda: conv.Fold(conv.window("fold", 2, 2, 0), (2, 3, 4, 4)), (12, 8)),
+        (lambda: conv.MaxPool2d(conv.window("max_pool2d", 3, 2, 1)), (2, 3, 5, 6)),
+        (lambda: conv.AvgPool2d(conv.window("avg_pool2d", 2, 1, 1), False), (2, 3, 5, 6)),
+        (lambda: conv.Pad(((0, 0), (1, 2), (3, 0)), 0.5), (2, 3, 4)),
+    ],
+    ids=["unfold", "fold", "maxpool", "avgpool", "pad"],
+)
+def test_forward_on_tensors_records_a_node_with_the_same_numbers_and_gradient(make_op, shape):
+    """Given Tensors (a create_graph replay; forward mode carrying Tensors), an op's forward
+    keeps the graph, as the ops of ops.py do."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    leaf = Tensor(x, requires_grad=True)
+    out = make_op().forward(leaf)
+    assert isinstance(out, Tensor) and out.requires_grad
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    op = make_op()
+    op.needs_input_grad = (True,)
+    np.testing.assert_array_equal(out.data, op.forward(x))
+    np.testing.assert_array_equal(leaf.grad, op.backward(g)[0])

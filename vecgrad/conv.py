@@ -32,6 +32,7 @@ constants, read from the plain numbers.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -221,7 +222,7 @@ class Unfold(Op):
     def forward(self, x):
         check_image("unfold", x.shape, self.win)
         self.shape = tuple(x.shape)
-        return im2col(_values(x), self.win)
+        return _recorded(self, im2col(_values(x), self.win), x)
 
     def backward(self, g):
         return (fold(g, self.shape, self.win),)
@@ -250,7 +251,7 @@ class Fold(Op):
 
     def forward(self, cols):
         _check_columns("fold", cols.shape, self.shape, self.win)
-        return col2im(_values(cols), self.shape, self.win)
+        return _recorded(self, col2im(_values(cols), self.shape, self.win), cols)
 
     def backward(self, g):
         return (unfold(g, self.win),)
@@ -372,7 +373,7 @@ class MaxPool2d(Op):
             unclaimed ^= hit
             if k:
                 best += hit.view(np.uint8) * best.dtype.type(k)
-        return out
+        return _recorded(self, out, x)
 
     def winner(self, dtype) -> np.ndarray:
         """The one-hot (N, C, kH, kW, oH, oW) of ``best``: 1 at each window's winner."""
@@ -475,7 +476,7 @@ class Pad(Op):
             tuple(n + a + b for (a, b), n in zip(self.widths, xv.shape)), self.value, xv.dtype
         )
         out[self.inside] = xv
-        return out
+        return _recorded(self, out, x)
 
     def backward(self, g):
         return (g[self.inside],)
@@ -528,6 +529,15 @@ def _run(op: Op, *inputs):
         return apply_op(op, *tensors)
     op.needs_input_grad = (True,) * len(inputs)
     return op.forward(*inputs)
+
+
+def _recorded(op: Op, out: np.ndarray, *inputs):
+    """``out`` as it is for arrays; for Tensor inputs (a create_graph replay, or forward
+    mode carrying Tensors) a node of a copy of ``op``, so the result stays differentiable
+    as every op's forward does on Tensors."""
+    if any(isinstance(a, Tensor) for a in inputs):
+        return _run(copy.copy(op), *inputs)
+    return out
 
 
 def _group_weight(W, groups: int):
