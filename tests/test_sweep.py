@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -21,22 +22,16 @@ import numpy as np
 import pytest
 
 from vecgrad.apps.sweep import (
-    COURSE_MNIST,
-    Row,
     SweepError,
+    add_sweep_arguments,
     config_hash,
     data_fingerprint,
-    format_l2,
     in_process,
     keep_worker_data,
     make_plan,
-    markdown_table,
     parse_fail_hook,
-    plot_sweep,
-    summarize,
+    run_sweep,
     sweep,
-    sweep_figure,
-    zero_position,
 )
 from vecgrad.apps.sweep_results import (
     ResultsFile,
@@ -44,6 +39,16 @@ from vecgrad.apps.sweep_results import (
     ResultsFileWarning,
     finished_runs,
     read_results,
+)
+from vecgrad.apps.sweep_table import (
+    COURSE_MNIST,
+    Row,
+    format_l2,
+    markdown_table,
+    plot_sweep,
+    summarize,
+    sweep_figure,
+    zero_position,
 )
 from vecgrad.apps.train_mnist import Config, load_data, main
 
@@ -487,6 +492,22 @@ def test_bad_arguments_exit_2_in_one_line_before_any_work(flags, message, tmp_pa
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not out.exists()
+
+
+def test_run_sweep_refuses_bad_arguments_without_a_parser_too(tmp_path, capsys):
+    """A dispatcher may call ``run_sweep(args)`` alone: still exit 2 and one line."""
+    parser = argparse.ArgumentParser(conflict_handler="resolve")
+    add_sweep_arguments(parser)
+    args = parser.parse_args(
+        ["--data-dir", str(tmp_path), "--out", str(tmp_path / "o"), "--l2", "0", "1e-3", "0"]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        run_sweep(args)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "vecgrad-mnist sweep: error: sweep: λ = 0 is given twice; give each λ once\n"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_an_unreachable_scheduler_is_refused_quickly_before_any_work(tmp_path, capsys):
