@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -50,10 +51,12 @@ from vecgrad.apps.sweep_table import (
     sweep_figure,
     zero_position,
 )
-from vecgrad.apps.train_mnist import Config, load_data, main
+from vecgrad.apps.train_mnist import Config, load_data
 
-# The module that runs `vecgrad-mnist` as `python -m MODULE sweep ...` (the CLI dispatcher).
+# The module of the `vecgrad-mnist` dispatcher: the tests run `python -m CLI_MODULE sweep ...`
+# and call its main().
 CLI_MODULE = "vecgrad.apps.train_mnist"
+main = importlib.import_module(CLI_MODULE).main
 REPO = Path(__file__).resolve().parents[1]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
 SMALL = ["--l2", "0", "1e-3", "--runs", "2", "--epochs", "1"]  # the acceptance sweep: 2 × 2
