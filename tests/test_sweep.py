@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib
 import json
 import math
 import os
@@ -11,36 +14,49 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vecgrad.apps.cli import main
 from vecgrad.apps.sweep import (
-    COURSE_MNIST,
-    ResultsFile,
-    ResultsFileWarning,
-    Row,
     SweepError,
+    add_sweep_arguments,
     config_hash,
     data_fingerprint,
-    finished_runs,
-    format_l2,
     in_process,
     keep_worker_data,
     make_plan,
-    markdown_table,
     parse_fail_hook,
-    plot_sweep,
-    read_results,
-    summarize,
+    run_sweep,
     sweep,
+)
+from vecgrad.apps.sweep_results import (
+    ResultsFile,
+    ResultsFileError,
+    ResultsFileWarning,
+    finished_runs,
+    read_results,
+)
+from vecgrad.apps.sweep_table import (
+    COURSE_MNIST,
+    Row,
+    format_l2,
+    markdown_table,
+    plot_sweep,
+    summarize,
+    sweep_figure,
     zero_position,
 )
 from vecgrad.apps.train_mnist import Config, load_data
 
+# The module of the `vecgrad-mnist` dispatcher: the tests run `python -m CLI_MODULE sweep ...`
+# and call its main().
+CLI_MODULE = "vecgrad.apps.cli"
+main = importlib.import_module(CLI_MODULE).main
 REPO = Path(__file__).resolve().parents[1]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
 SMALL = ["--l2", "0", "1e-3", "--runs", "2", "--epochs", "1"]  # the acceptance sweep: 2 × 2
@@ -52,11 +68,11 @@ def needs_mnist() -> None:
 
 
 def command(*args: str | Path, out: Path) -> list[str]:
-    """``python -m vecgrad.apps.cli sweep`` on the 5k MNIST subset, writing into ``out``."""
+    """``python -m CLI_MODULE sweep`` on the 5k MNIST subset, writing into ``out``."""
     return [
         sys.executable,
         "-m",
-        "vecgrad.apps.cli",
+        CLI_MODULE,
         "sweep",
         "--data-dir",
         str(MNIST_5K),
@@ -198,29 +214,88 @@ def test_a_raising_run_is_retried_once_and_a_restart_finishes_without_redoing_ru
     )
 
 
-def test_a_sweep_killed_midway_resumes_and_ends_with_the_same_table(tmp_path):
+def children_of(pid: int) -> dict[int, str]:
+    """Return {pid: command line} of the live processes whose parent is ``pid`` (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            try:
+                stat = (entry / "stat").read_text()
+                command_line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:  # it ended meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = command_line
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` a running process? (a zombie has ended; it only waits to be reaped)"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_sweep(flags: list[str], out: Path) -> subprocess.Popen:
+    """Start the sweep command in its own session (so the test can signal its whole group)."""
+    return subprocess.Popen(
+        command(*flags, out=out),
+        cwd=REPO,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_workers(driver: subprocess.Popen, results: Path, finished: int) -> dict[int, str]:
+    """Wait until ``finished`` runs are saved; return the driver's children then.
+
+    Two workers and at least one resource tracker, whatever engine the sweep uses.
+    """
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and driver.poll() is None:
+        if results.exists() and results.read_bytes().count(b'"status": "ok"') >= finished:
+            break
+        time.sleep(0.01)
+    children = children_of(driver.pid)
+    assert driver.poll() is None, "the sweep ended before the test could stop it"
+    assert len([c for c in children.values() if "resource_tracker" not in c]) == 2, children
+    assert any("resource_tracker" in c for c in children.values()), children
+    return children
+
+
+def assert_all_end(pids: Iterable[int], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    left = {pid: (Path(f"/proc/{pid}/cmdline").read_bytes()[:120]) for pid in pids if alive(pid)}
+    assert not left, f"still running {seconds} s after the driver was stopped: {left}"
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Whatever the test saw, leave no process of this sweep behind."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc")
+def test_sigkill_of_the_driver_ends_its_workers_and_the_sweep_resumes(tmp_path):
     needs_mnist()
     flags = ["--l2", "0", "1e-2", "--runs", "8", "--epochs", "4", "--workers", "2"]
     out = tmp_path / "killed"
     results = out / "results.jsonl"
-    sweep_process = subprocess.Popen(
-        command(*flags, out=out),
-        cwd=REPO,
-        env=environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the kill takes the workers too
-    )
+    driver = start_sweep(flags, out)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and sweep_process.poll() is None:
-            if results.exists() and results.read_bytes().count(b'"status": "ok"') >= 3:
-                break
-            time.sleep(0.01)
-        os.killpg(sweep_process.pid, signal.SIGKILL)
+        children = wait_for_workers(driver, results, finished=3)
+        os.kill(driver.pid, signal.SIGKILL)  # the driver alone: it can clean nothing up
+        assert driver.wait(timeout=30) == -signal.SIGKILL
+        assert_all_end(children)  # both workers and the resource tracker
     finally:
-        sweep_process.wait(timeout=30)
-    assert sweep_process.returncode == -signal.SIGKILL
+        stop_group(driver)
     before = ok_records(results)
     assert 3 <= len(before) < 16, "the sweep was not killed midway"
 
@@ -237,6 +312,44 @@ def test_a_sweep_killed_midway_resumes_and_ends_with_the_same_table(tmp_path):
     assert table_of(out) == table_of(tmp_path / "whole")
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc")
+@pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c in a terminal", "kill -INT"])
+def test_ctrl_c_stops_the_workers_keeps_the_file_whole_and_the_same_command_resumes(
+    tmp_path, to_group
+):
+    needs_mnist()
+    # Runs of several seconds: the workers must stop in the middle of one, not after it.
+    flags = ["--l2", "0", "1e-2", "--runs", "2", "--epochs", "20", "--workers", "2"]
+    out = tmp_path / "interrupted"
+    results = out / "results.jsonl"
+    driver = start_sweep(flags, out)
+    try:
+        children = wait_for_workers(driver, results, finished=1)
+        signalled = time.monotonic()
+        if to_group:  # as a terminal does: the whole process group
+            os.killpg(driver.pid, signal.SIGINT)
+        else:
+            os.kill(driver.pid, signal.SIGINT)
+        _, stderr = driver.communicate(timeout=60)
+        assert time.monotonic() - signalled < 5, "the driver waited for the runs to finish"
+        assert driver.returncode == 130, stderr
+        assert "interrupted: the finished runs are in" in stderr
+        assert "Traceback" not in stderr
+        assert_all_end(children)
+    finally:
+        stop_group(driver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every line a whole, valid record
+        before = ok_records(results)
+    assert 1 <= len(before) < 4
+
+    again = run_command(*flags, out=out)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {len(before)} of 4 runs are already in" in again.stdout
+    keys = [(r["l2"], r["seed"]) for r in ok_records(results)]
+    assert len(keys) == len(set(keys)) == 4
+
+
 def test_a_worker_process_that_dies_is_replaced_and_its_run_retried(tmp_path):
     needs_mnist()
     result = run_command(
@@ -246,7 +359,8 @@ def test_a_worker_process_that_dies_is_replaced_and_its_run_retried(tmp_path):
     records = read_results(tmp_path / "out" / "results.jsonl")
     assert len([r for r in records if r["status"] == "ok"]) == 4
     died = [r for r in records if r["status"] == "failed"]
-    assert died and all("BrokenProcessPool" in r["error"] for r in died)
+    assert died and all("TerminatedWorkerError" in r["error"] for r in died)
+    assert all("EXIT(17)" in r["error"] for r in died)  # the exit status of the crash
     assert "retrying" in result.stderr
 
 
@@ -269,9 +383,80 @@ def test_a_cut_short_last_line_is_ignored_with_a_warning_and_kept_apart(mnist, t
         assert len(finished_runs(read_results(results))) == 4
 
 
+def test_a_parsable_but_wrong_record_is_reported_and_its_run_trained_again(tmp_path):
+    needs_mnist()
+    out = tmp_path / "out"
+    first = run_command(*SMALL, out=out)
+    assert first.returncode == 0, first.stderr
+    results = out / "results.jsonl"
+    lines = results.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 4
+
+    def spoilt(record: dict, **changes) -> str:
+        record = {**record, **changes}
+        return json.dumps({k: v for k, v in record.items() if v != "<drop>"})
+
+    results.write_text(
+        "\n".join(
+            [
+                spoilt(records[0], l2="abc"),
+                spoilt(records[1], test_accuracy=None),
+                spoilt(records[2], test_accuracy=math.nan),  # json writes NaN, json reads it
+                spoilt(records[3], test_accuracy="<drop>"),  # a planned run without accuracy
+                spoilt(records[3], status="failed", error="x", attempt=0),
+                "[1, 2]",
+                spoilt(records[3], status="maybe"),
+                spoilt(records[3], seed=True),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    again = run_command(*SMALL, out=out)
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr
+    retrained = "it is ignored and the run it claims is trained again"
+    for problem in [
+        f'line 1 has "l2": "abc", not a finite number ≥ 0; {retrained}',
+        f'line 2 has "test_accuracy": null, not a number in [0, 1]; {retrained}',
+        f'line 3 has "test_accuracy": NaN, not a number in [0, 1]; {retrained}',
+        f'line 4 has no "test_accuracy"; {retrained}',
+        'line 5 has "attempt": 0, not an integer ≥ 1; it is ignored',
+        "line 6 is [1, 2], not a JSON object; it is ignored",
+        'line 7 has "status": "maybe", not "ok" or "failed"; it is ignored',
+        f'line 8 has "seed": true, not an integer ≥ 0; {retrained}',
+    ]:
+        assert f"warning: {results}: {problem}\n" in again.stderr, (problem, again.stderr)
+    assert "resuming" not in again.stdout  # none of the bad lines counted as done
+    with pytest.warns(ResultsFileWarning):  # the bad lines stay in the file, ignored
+        assert sorted(accuracies(results)) == [(0.0, 0), (0.0, 1), (1e-3, 0), (1e-3, 1)]
+    assert table_of(out).split("\n\n")[1] in first.stdout  # the table of the first sweep
+
+
+def test_a_reader_that_stops_reading_ends_the_sweep_quietly(tmp_path):
+    needs_mnist()
+    for buffering in ("1", ""):  # stdout unbuffered, then block-buffered into the pipe
+        process = subprocess.Popen(
+            command(*SMALL, out=tmp_path / f"out{buffering}"),
+            cwd=REPO,
+            env=environment(PYTHONUNBUFFERED=buffering),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = process.stdout.readline()
+        process.stdout.close()  # as `vecgrad-mnist sweep ... | head -1` does
+        stderr = process.stderr.read()
+        process.wait(timeout=120)
+        assert first.startswith("mnist: 5000 training and 10000 test images")
+        assert stderr == ""  # no BrokenPipeError, no traceback
+        assert process.returncode == 128 + signal.SIGPIPE
+
+
 def test_a_results_file_is_written_by_one_sweep_at_a_time(tmp_path):
     with ResultsFile(tmp_path / "results.jsonl"):
-        with pytest.raises(SweepError, match="is in use by another sweep"):
+        with pytest.raises(ResultsFileError, match="is in use by another sweep"):
             ResultsFile(tmp_path / "results.jsonl")
     ResultsFile(tmp_path / "results.jsonl").close()  # free again once the first is closed
 
@@ -296,6 +481,8 @@ def free_port() -> int:
         (["--l2", "0", "--epochs", "0"], "sweep: epochs must be at least 1, got 0"),
         (["--l2", "0", "--dask", "127.0.0.1:8786"], "wants a scheduler address like tcp://"),
         (["--l2", "0", "--workers", "2", "--dask", "tcp://a:1"], "not allowed with argument"),
+        (["--l2", "0", "1e-3", "0.001"], "sweep: λ = 1e-3 is given twice; give each λ once"),
+        (["--l2", "0", "1e-2", "0"], "sweep: λ = 0 is given twice; give each λ once"),
         (["--runs", "3"], "the following arguments are required: --l2"),
     ],
 )
@@ -308,6 +495,22 @@ def test_bad_arguments_exit_2_in_one_line_before_any_work(flags, message, tmp_pa
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not out.exists()
+
+
+def test_run_sweep_refuses_bad_arguments_without_a_parser_too(tmp_path, capsys):
+    """A dispatcher may call ``run_sweep(args)`` alone: still exit 2 and one line."""
+    parser = argparse.ArgumentParser(conflict_handler="resolve")
+    add_sweep_arguments(parser)
+    args = parser.parse_args(
+        ["--data-dir", str(tmp_path), "--out", str(tmp_path / "o"), "--l2", "0", "1e-3", "0"]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        run_sweep(args)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "vecgrad-mnist sweep: error: sweep: λ = 0 is given twice; give each λ once\n"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_an_unreachable_scheduler_is_refused_quickly_before_any_work(tmp_path, capsys):
@@ -341,13 +544,15 @@ def test_a_missing_data_directory_and_a_bad_test_hook_are_refused(tmp_path, caps
 # ---- the pieces: plan, hash, hook, table, plot ---------------------------------------
 
 
-def test_the_plan_is_lambda_by_seed_in_ascending_lambda_without_repeats(mnist):
+def test_the_plan_is_lambda_by_seed_in_ascending_lambda_and_refuses_repeats(mnist):
     config, _, fingerprint = mnist
-    plan = make_plan(config, [1e-2, 0, 1e-2, 1e-5], range(3, 6), fingerprint)
+    plan = make_plan(config, [1e-2, 0, 1e-5], range(3, 6), fingerprint)
     assert [spec.key[1:] for spec in plan] == [
         (l2, seed) for l2 in (0.0, 1e-5, 1e-2) for seed in (3, 4, 5)
     ]
     assert all(spec.config.out is None and not spec.config.progress for spec in plan)
+    with pytest.raises(SweepError, match="λ = 1e-2 is given twice"):
+        make_plan(config, [1e-2, 0, 0.01], range(3), fingerprint)
 
 
 def test_the_config_hash_names_what_changes_a_run_and_nothing_else():
@@ -448,3 +653,22 @@ def test_the_plot_draws_lambda_zero_one_decade_left_and_writes_a_png(tmp_path):
         path = plot_sweep(rows, tmp_path / f"{dataset}.png", dataset)
         assert path.read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fashion-mnist.png", "mnist.png"]
+
+
+def test_the_plot_legend_covers_no_line_and_names_the_data_by_its_size():
+    five_k = (90.49, 90.49, 90.49, 90.49, 90.48, 90.42, 89.59)  # the README's 5k column
+    rows = [Row(l2, 50, mean, 0.2) for l2, mean in zip(COURSE_MNIST, five_k)]
+    figure = sweep_figure(rows, "mnist", train_images=5000)
+    figure.draw_without_rendering()
+    (ax,), (legend,) = figure.axes, figure.legends
+    box = legend.get_window_extent()
+    assert not box.overlaps(ax.get_window_extent())
+    for line in ax.get_lines():  # ours and the course's, sampled along every segment
+        xy = ax.transData.transform(line.get_xydata())
+        for a, b in zip(xy[:-1], xy[1:]):
+            assert not any(box.contains(*(a + t * (b - a))) for t in np.linspace(0, 1, 50))
+    assert sorted(text.get_text() for text in legend.get_texts()) == [
+        "course: full MNIST, 60,000 training images (mean of 50 runs)",
+        "vecgrad: MNIST, 5,000 training images (mean ± std over seeds)",
+    ]
+    assert ax.get_title() == "Test accuracy against λ (MNIST)"

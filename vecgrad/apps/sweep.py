@@ -6,12 +6,14 @@
 
 The course's L2 table, reproduced: every (λ, seed) is one `train` run, fully determined by
 the training config, λ and the seed, so the table does not depend on where runs execute.
-Runs go through any ``concurrent.futures``-style executor (``submit`` and futures): this
-process, a pool of processes, or a Dask cluster. Each finished run is appended at once to a
-JSON-lines results file (one ``write`` and an ``fsync`` per line), so a sweep that is killed
-and started again skips the finished runs and ends with the same table. A failed run is
-logged with its error and retried once; a run that fails twice is listed at the end (exit
-status 1) while every successful run is kept.
+Runs go through a ``concurrent.futures`` executor that an existing engine provides: this
+process, loky's process pool (``--workers N``), or a Dask cluster's ``Client``. Each
+finished run is appended at once to a JSON-lines results file (one ``write`` and an
+``fsync`` per line), so a sweep that is killed and started again skips the finished runs
+and ends with the same table. A failed run is logged with its error and retried once; a
+run that fails twice is listed at the end (exit status 1) while every successful run is kept.
+The results file is `vecgrad.apps.sweep_results`; the table and the plot are
+`vecgrad.apps.sweep_table`.
 """
 
 from __future__ import annotations
@@ -23,20 +25,22 @@ import json
 import math
 import os
 import re
+import signal
 import socket
-import statistics
 import sys
 import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from .sweep_results import ResultsFile, ResultsFileWarning, finished_runs, read_results
+from .sweep_table import format_l2, markdown_table, plot_sweep, summarize, write_atomically
 from .train_mnist import (
     Config,
     Split,
@@ -47,36 +51,16 @@ from .train_mnist import (
     validate,
 )
 
-try:  # POSIX only: elsewhere two sweeps on one results file are not prevented
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
-
-# The course's MNIST table: test accuracy (%) of its MLP, each the mean of 50 runs
-# (full MNIST, 10 epochs, batch 100, SGD lr 0.1).
-COURSE_MNIST = {
-    0.0: 97.23,
-    1e-7: 97.17,
-    1e-6: 97.26,
-    1e-5: 97.24,
-    1e-4: 97.21,
-    1e-3: 96.74,
-    1e-2: 90.81,
-}
 ATTEMPTS = 2  # a failed run is retried once
 FAIL_ENV = "VECGRAD_SWEEP_FAIL"  # testing aid, see `parse_fail_hook`
 FAIL_MODES = ("once", "always", "crash")
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-Key = tuple[str, float, int]  # (config hash, λ, seed): what identifies a run
+ONE_BLAS_THREAD = {
+    name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+}
 
 
 class SweepError(ValueError):
-    """A sweep that cannot start: bad arguments, unreachable scheduler, locked results file."""
-
-
-class ResultsFileWarning(UserWarning):
-    """A line of the results file that is not a complete record (it is ignored)."""
+    """A sweep that cannot start: bad arguments, an unreachable scheduler."""
 
 
 # ---- the plan: one run per (λ, seed) ------------------------------------------------
@@ -93,7 +77,7 @@ class RunSpec:
     fail: str | None = None  # testing aid: "once", "always" or "crash" (see parse_fail_hook)
 
     @property
-    def key(self) -> Key:
+    def key(self) -> tuple[str, float, int]:
         """Return (config hash, λ, seed): the run's identity in the results file."""
         return (self.config_hash, self.config.l2, self.config.seed)
 
@@ -147,6 +131,9 @@ def validate_sweep(config: Config, l2s: Sequence[float], runs: int) -> None:
     for l2 in l2s:
         if not (isinstance(l2, int | float) and math.isfinite(l2) and l2 >= 0):
             raise SweepError(f"sweep: every L2 weight λ must be finite and ≥ 0, got {l2}")
+    for i, l2 in enumerate(l2s):  # 1e-3 and 0.001 are one λ: its second copy trains nothing
+        if float(l2) in map(float, l2s[:i]):
+            raise SweepError(f"sweep: λ = {format_l2(float(l2))} is given twice; give each λ once")
     if not (isinstance(runs, int) and runs >= 1):
         raise SweepError(f"sweep: --runs must be at least 1, got {runs}")
     if config.seed < 0:
@@ -164,7 +151,8 @@ def make_plan(
     fingerprint: str,
     fail: dict[tuple[float, int], str] | None = None,
 ) -> list[RunSpec]:
-    """Return one RunSpec per (λ, seed), λ-major, λ in ascending order without repeats."""
+    """Return one RunSpec per (λ, seed), λ-major, λ ascending; a repeated λ is a SweepError."""
+    validate_sweep(config, l2s, len(seeds))
     base = replace(config, out=None, progress=False)
     digest = config_hash(base, fingerprint)
     fail = fail or {}
@@ -175,7 +163,7 @@ def make_plan(
             fingerprint,
             fail=fail.get((float(l2), int(seed))),
         )
-        for l2 in sorted(set(float(x) for x in l2s))
+        for l2 in sorted(float(x) for x in l2s)
         for seed in seeds
     ]
 
@@ -244,6 +232,9 @@ def run_one(spec: RunSpec) -> dict:
     start = time.perf_counter()
     result = train(spec.config, data, log=None)
     last = result.history[-1]
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec.config).items()}
+    for name in ("l2", "seed", "out", "progress"):  # l2 and seed are top-level fields
+        config.pop(name)
     return {
         "config_hash": spec.config_hash,
         "l2": spec.config.l2,
@@ -257,134 +248,25 @@ def run_one(spec: RunSpec) -> dict:
         "seconds": time.perf_counter() - start,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "finished": _now(),
-        "config": _config_record(spec.config),
+        "config": config,
         "data": spec.fingerprint,
     }
 
 
-def _config_record(config: Config) -> dict:
-    record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    record["hidden"] = list(config.hidden)
-    for name in ("l2", "seed", "out", "progress"):  # l2 and seed are top-level fields
-        record.pop(name)
-    return record
+def _failure_record(spec: RunSpec, message: str) -> dict:
+    return {
+        "config_hash": spec.config_hash,
+        "l2": spec.config.l2,
+        "seed": spec.config.seed,
+        "status": "failed",
+        "attempt": spec.attempt,
+        "error": message,
+        "finished": _now(),
+    }
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# ---- the results file: JSON lines, appended one whole line at a time ------------------
-
-
-def read_results(path: Path) -> list[dict]:
-    """Return the records of the results file at ``path`` ([] if it does not exist).
-
-    A line that is not a complete JSON record (the last one, cut short by a crash, or a
-    damaged one) is ignored with a `ResultsFileWarning` naming its line number.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        cut_short = number == len(lines)  # no newline after it: its write never finished
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or not {"config_hash", "l2", "seed", "status"} <= set(
-                record
-            ):
-                raise ValueError("not a run record")
-        except ValueError:
-            why = "was cut short (a sweep killed while writing it?)" if cut_short else "is damaged"
-            warnings.warn(
-                f"{path}: line {number} {why}; it is ignored", ResultsFileWarning, stacklevel=2
-            )
-            continue
-        records.append(record)
-    return records
-
-
-def finished_runs(records: Iterable[dict]) -> dict[Key, dict]:
-    """Return {(config hash, λ, seed): record} of the successful runs (the first of each)."""
-    done: dict[Key, dict] = {}
-    for record in records:
-        if record["status"] == "ok":
-            done.setdefault((record["config_hash"], float(record["l2"]), record["seed"]), record)
-    return done
-
-
-class ResultsFile:
-    """The results file, open for appending and locked for this sweep alone.
-
-    Each record is one JSON line written with a single ``os.write`` on an ``O_APPEND``
-    descriptor and then ``fsync``-ed: after a crash the file holds every finished run and
-    at most one cut-short last line, which `read_results` ignores.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        created = not self.path.exists()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(self.fd)
-                raise SweepError(
-                    f"sweep: {self.path} is in use by another sweep (it holds the file's lock)"
-                ) from None
-        if created:
-            _fsync_directory(self.path.parent)  # the new file's name survives a crash too
-        # A crash may have cut the last line short: the first record written then starts
-        # with a newline, so it is not glued to the fragment (which stays, ignored).
-        self.cut_short = os.fstat(self.fd).st_size > 0 and _last_byte(self.path) != b"\n"
-
-    def append(self, record: dict) -> None:
-        """Write ``record`` as one line, in one write call, and force it to the disk."""
-        line = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode()
-        if self.cut_short:
-            line, self.cut_short = b"\n" + line, False
-        written = os.write(self.fd, line)
-        if written != len(line):  # a full disk; never leave the line silently cut
-            raise OSError(f"sweep: wrote {written} of {len(line)} bytes to {self.path}")
-        os.fsync(self.fd)
-
-    def close(self) -> None:
-        """Release the lock and close the file."""
-        if self.fd >= 0:
-            os.close(self.fd)  # closing releases the flock
-            self.fd = -1
-
-    def __enter__(self) -> ResultsFile:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _last_byte(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory descriptors
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---- engines: where the runs execute --------------------------------------------------
@@ -405,17 +287,17 @@ class InProcessExecutor(cf.Executor):
 
 @dataclass
 class Engine:
-    """Where a sweep's runs execute: a factory of executors and how many runs to keep queued.
+    """Where a sweep's runs execute: an existing engine's ``concurrent.futures`` executor.
 
-    Any ``concurrent.futures.Executor`` works; the sweep only calls ``submit``,
-    ``concurrent.futures.wait``, ``Future.result``/``cancel`` and ``shutdown``. A new
-    executor is made when one breaks (a worker process died).
+    The sweep calls ``submit``, ``concurrent.futures.wait``, ``Future.result`` and
+    ``shutdown``; ``start`` is called again when a worker's death broke the executor.
     """
 
     name: str  # for messages: "in-process", "2 worker processes", "dask tcp://..."
-    make_executor: Callable[[], cf.Executor]
-    in_flight: int  # runs submitted ahead; an in-process engine needs 1 so each is saved at once
-    close: Callable[[], None] = field(default=lambda: None)
+    start: Callable[[], cf.Executor]  # a working executor
+    in_flight: int  # runs submitted ahead of their results
+    stop: Callable[[cf.Executor], None]  # end the executor and its runs now (Ctrl-C)
+    close: Callable[[], None] = lambda: None  # let the engine go (the Dask client)
 
     def __enter__(self) -> Engine:
         return self
@@ -427,38 +309,51 @@ class Engine:
 def in_process() -> Engine:
     """Return the engine that trains each run in this process, one after another.
 
-    Its BLAS threads are those numpy started with (OPENBLAS_NUM_THREADS=1 matches workers).
+    One run in flight, so each is saved as soon as it ends. Its BLAS threads are those numpy
+    started with (OPENBLAS_NUM_THREADS=1 matches the workers).
     """
-    return Engine("in-process", InProcessExecutor, in_flight=1)
+    return Engine("in-process", InProcessExecutor, 1, stop=lambda executor: None)
 
 
-def process_pool(workers: int) -> Engine:
-    """Return an engine of ``workers`` spawned processes, each with one BLAS thread.
+def worker_processes(workers: int) -> Engine:
+    """Return an engine of ``workers`` loky processes, each with one BLAS thread.
 
-    Spawned workers start a fresh interpreter, so the BLAS thread variables set here take
-    effect before their numpy loads; without them N workers × M cores threads would fight.
+    loky sets the BLAS variables before a worker imports numpy (N workers × M cores
+    threads would fight), replaces a pool whose worker died, and kills its workers on
+    ``shutdown(kill_workers=True)``. Each worker also exits when the driver dies, however
+    it dies (see `_start_worker`). One run in flight per worker: a worker's death then
+    fails only the runs it interrupted.
     """
-    import multiprocessing
+    import loky  # here, not at the top: 0.3 s that `vecgrad-mnist train` need not pay
 
     if not (isinstance(workers, int) and workers >= 1):
         raise SweepError(f"sweep: --workers must be at least 1, got {workers}")
-    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in BLAS_THREAD_VARIABLES})
-
-    def restore() -> None:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    context = multiprocessing.get_context("spawn")
     return Engine(
         f"{workers} worker process{'es' if workers > 1 else ''}",
-        lambda: cf.ProcessPoolExecutor(workers, mp_context=context),
-        in_flight=2 * workers,
-        close=restore,
+        lambda: loky.ProcessPoolExecutor(
+            workers, initializer=_start_worker, initargs=(os.getpid(),), env=ONE_BLAS_THREAD
+        ),
+        workers,
+        stop=lambda executor: executor.shutdown(wait=False, kill_workers=True),
     )
+
+
+def _start_worker(driver: int) -> None:
+    """Prepare a worker process: Ctrl-C is the driver's to handle; exit when it is gone.
+
+    A terminal's Ctrl-C reaches the whole process group; the driver answers it by
+    stopping the workers. A driver killed outright (SIGKILL, the OOM killer) runs no code,
+    so each worker watches for it: once its parent is no longer the driver (it was
+    reparented), it exits, and with the last worker loky's resource tracker ends too.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def exit_when_orphaned() -> None:
+        while os.getppid() == driver:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=exit_when_orphaned, name="driver-watch", daemon=True).start()
 
 
 def dask_cluster(address: str, timeout: float = 10.0) -> Engine:
@@ -489,7 +384,8 @@ def dask_cluster(address: str, timeout: float = 10.0) -> Engine:
     return Engine(
         f"dask {address}",
         lambda: client.get_executor(pure=False),
-        in_flight=1_000_000,  # Dask queues and balances the runs itself
+        1_000_000,  # Dask queues and balances the runs itself
+        stop=lambda executor: executor.shutdown(wait=False),  # cancels the runs
         close=client.close,
     )
 
@@ -533,212 +429,50 @@ def sweep(
             log(f"resuming: {skipped} of {len(plan)} runs are already in {results}")
         failures: list[tuple[RunSpec, str]] = []
         bar = tqdm(total=len(plan), initial=skipped, unit="run", disable=not progress, leave=False)
-        executor = engine.make_executor()
-        running: dict[cf.Future, tuple[RunSpec, cf.Executor]] = {}
-
-        def submit(spec: RunSpec) -> None:
-            nonlocal executor
-            try:
-                future = executor.submit(run_one, spec)
-            except cf.BrokenExecutor:  # it broke since our last look: start a fresh one
-                executor = _renew(executor, engine)
-                future = executor.submit(run_one, spec)
-            running[future] = (spec, executor)
-
+        executor = engine.start()
+        running: dict[cf.Future, tuple[RunSpec, cf.Executor]] = {}  # and who runs it
         try:
             while todo or running:
                 while todo and len(running) < engine.in_flight:
-                    submit(todo.popleft())
-                finished, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
+                    spec = todo.popleft()
+                    try:
+                        future = executor.submit(run_one, spec)
+                    except cf.BrokenExecutor:  # a worker died since we last looked
+                        executor.shutdown(wait=True)
+                        executor = engine.start()
+                        future = executor.submit(run_one, spec)
+                    running[future] = (spec, executor)
+                finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
                     spec, source = running.pop(future)
-                    try:
-                        record = future.result()
-                    except Exception as error:
-                        if isinstance(error, cf.BrokenExecutor) and source is executor:
-                            executor = _renew(executor, engine)
-                        message = f"{type(error).__name__}: {error}"
-                        out.append(_failure_record(spec, message))
-                        if spec.attempt < ATTEMPTS:
-                            bar.write(
-                                f"run {spec.label()} failed (attempt {spec.attempt} of "
-                                f"{ATTEMPTS}): {message}; retrying",
-                                file=sys.stderr,
-                            )
-                            todo.appendleft(replace(spec, attempt=spec.attempt + 1))
-                        else:
-                            bar.write(
-                                f"run {spec.label()} failed again: {message}", file=sys.stderr
-                            )
-                            failures.append((spec, message))
+                    error = future.exception()
+                    if error is None:
+                        done[spec.key] = future.result()
+                        out.append(done[spec.key])
+                        bar.update()
                         continue
-                    out.append(record)
-                    done[spec.key] = record
-                    bar.update()
+                    if isinstance(error, cf.BrokenExecutor) and source is executor:
+                        executor.shutdown(wait=True)  # its workers are gone: this is quick
+                        executor = engine.start()
+                    message = f"{type(error).__name__}: {error}".replace("\n", " ")
+                    out.append(_failure_record(spec, message))
+                    if spec.attempt < ATTEMPTS:
+                        note = f"(attempt {spec.attempt} of {ATTEMPTS}): {message}; retrying"
+                        todo.appendleft(replace(spec, attempt=spec.attempt + 1))
+                    else:
+                        note = f"again: {message}"
+                        failures.append((spec, message))
+                    bar.write(f"run {spec.label()} failed {note}", file=sys.stderr)
         except BaseException:
-            # Ctrl-C or an error of the driver itself: stop the queued runs; every run
-            # finished so far is already on disk, so the same command resumes.
-            for future in running:
-                future.cancel()
-            executor.shutdown(wait=False)
-            bar.close()
+            # Ctrl-C, a closed stdout or an error of the driver itself: stop the workers;
+            # every run finished so far is already on disk, so the same command resumes.
+            engine.stop(executor)
             raise
+        finally:
+            bar.close()
         executor.shutdown(wait=True)
-        bar.close()
     records = [done[spec.key] for spec in plan if spec.key in done]
     return SweepReport(list(plan), records, failures, skipped, time.perf_counter() - start)
-
-
-def _renew(executor: cf.Executor, engine: Engine) -> cf.Executor:
-    executor.shutdown(wait=True)  # a broken pool has stopped its workers: this is quick
-    return engine.make_executor()
-
-
-def _failure_record(spec: RunSpec, message: str) -> dict:
-    return {
-        "config_hash": spec.config_hash,
-        "l2": spec.config.l2,
-        "seed": spec.config.seed,
-        "status": "failed",
-        "attempt": spec.attempt,
-        "error": message,
-        "finished": _now(),
-    }
-
-
-# ---- the table and the plot ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    """One λ of the table: test accuracy over its seeds, in %."""
-
-    l2: float
-    runs: int  # successful runs
-    mean: float  # mean test accuracy (%); nan without runs
-    std: float  # sample standard deviation (n − 1) of the test accuracy (%); nan if runs < 2
-
-
-def summarize(records: Iterable[dict], l2s: Iterable[float]) -> list[Row]:
-    """Return one Row per λ (ascending) from the successful records, seeds in order.
-
-    The records are sorted by seed first, so the sums, and the table, do not depend on
-    the order in which runs finished.
-    """
-    by_l2: dict[float, list[tuple[int, float]]] = {float(x): [] for x in l2s}
-    for record in records:
-        if record["status"] == "ok" and float(record["l2"]) in by_l2:
-            by_l2[float(record["l2"])].append((record["seed"], 100 * record["test_accuracy"]))
-    rows = []
-    for l2 in sorted(by_l2):
-        values = [accuracy for _, accuracy in sorted(by_l2[l2])]
-        mean = statistics.fmean(values) if values else math.nan
-        std = statistics.stdev(values) if len(values) >= 2 else math.nan
-        rows.append(Row(l2, len(values), mean, std))
-    return rows
-
-
-def format_l2(l2: float) -> str:
-    """Return λ as the course writes it: 0, 1e-7, ..., 1e-2 (else the shortest form)."""
-    if l2 == 0:
-        return "0"
-    short = f"{l2:.0e}"
-    if float(short) == l2:  # one significant digit: 1e-07 → 1e-7
-        mantissa, exponent = short.split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return repr(l2)
-
-
-def markdown_table(rows: Sequence[Row], dataset: str) -> str:
-    """Return the table in Markdown: λ | mean ± std test accuracy | runs (| course's MNIST)."""
-    course = dataset == "mnist"
-    header = "| λ (L2) | test accuracy (%), mean ± std | runs |"
-    rule = "| ---: | ---: | ---: |"
-    if course:
-        header += " course: full MNIST, 50 runs (%) |"
-        rule += " ---: |"
-    lines = [header, rule]
-    for row in rows:
-        if row.runs == 0:
-            accuracy = "—"
-        elif math.isnan(row.std):
-            accuracy = f"{row.mean:.2f}"
-        else:
-            accuracy = f"{row.mean:.2f} ± {row.std:.2f}"
-        line = f"| {format_l2(row.l2)} | {accuracy} | {row.runs} |"
-        if course:
-            reference = COURSE_MNIST.get(row.l2)
-            line += f" {reference:.2f} |" if reference is not None else " — |"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def zero_position(l2s: Sequence[float]) -> float:
-    """Return where λ = 0 is drawn on the log axis: one decade below the smallest λ > 0."""
-    positive = [x for x in l2s if x > 0]
-    return min(positive) / 10 if positive else 1.0
-
-
-def plot_sweep(rows: Sequence[Row], path: Path, dataset: str, title: str = "") -> Path:
-    """Draw mean test accuracy against λ (log axis, error bars ± std); return ``path``.
-
-    log 0 is undefined, so λ = 0 is drawn one decade left of the smallest λ > 0, labelled
-    "0", with a // break on the axis between it and the rest.
-    """
-    from matplotlib.figure import Figure
-
-    rows = [row for row in rows if row.runs]
-    l2s = [row.l2 for row in rows]
-    zero_x = zero_position(l2s)
-
-    def x_of(l2: float) -> float:
-        return l2 if l2 > 0 else zero_x
-
-    fig = Figure(figsize=(6, 4))
-    ax = fig.add_subplot()
-    xs = [x_of(row.l2) for row in rows]
-    ax.errorbar(
-        xs,
-        [row.mean for row in rows],
-        yerr=[0 if math.isnan(row.std) else row.std for row in rows],
-        marker="o",
-        capsize=3,
-        label=f"vecgrad, {dataset} (mean ± std over seeds)",
-    )
-    if dataset == "mnist":
-        course = [(x_of(l2), COURSE_MNIST[l2]) for l2 in l2s if l2 in COURSE_MNIST]
-        if course:
-            ax.plot(*zip(*course), "s--", color="gray", label="course, full MNIST (50 runs)")
-    ax.set_xscale("log")
-    if 0.0 in l2s:
-        positive = sorted(x for x in l2s if x > 0)
-        ticks = [zero_x, *positive]
-        ax.set_xticks(ticks, ["0", *(format_l2(x) for x in positive)])
-        ax.minorticks_off()
-        if positive:  # the break: the axis is not continuous between "0" and the rest
-            ax.text(
-                math.sqrt(zero_x * positive[0]),
-                0,
-                "//",
-                transform=ax.get_xaxis_transform(),
-                ha="center",
-                va="center",
-                fontsize=12,
-                backgroundcolor="white",
-            )
-    ax.set_xlabel("L2 weight λ (log scale; λ = 0 drawn one decade left of the rest)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title or f"Test accuracy against λ ({dataset})")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fig.savefig(temp, format="png", dpi=100, bbox_inches="tight")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
 
 
 def describe(plan: Sequence[RunSpec], data: tuple[Split, Split]) -> str:
@@ -752,8 +486,7 @@ def describe(plan: Sequence[RunSpec], data: tuple[Split, Split]) -> str:
         f"{config.dataset}: {len(X_train)} training and {len(X_test)} test images; "
         f"MLP {layers} ({config.activation}), {config.optimizer} lr {config.lr}, "
         f"batch {config.batch_size}, {config.epochs} epoch{'s' if config.epochs > 1 else ''}; "
-        f"{len(seeds)} runs per λ "
-        f"({seed_text}); mean ± sample std"
+        f"{len(seeds)} runs per λ ({seed_text}); mean ± sample std"
     )
 
 
@@ -767,14 +500,14 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     # reach our check that names the negative λ: teach it scientific notation, as 3.13 does.
     parser._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+e[-+]?\d+$")
     # train's --l2, --seed and --out change meaning here: the parser is made with
-    # conflict_handler="resolve" (see train_mnist.main), so these replace them.
+    # conflict_handler="resolve", so these replace them.
     parser.add_argument(
         "--l2",
         type=float,
         nargs="+",
         required=True,
         metavar="λ",
-        help="the L2 weights to compare, e.g. 0 1e-7 1e-6 1e-5 1e-4 1e-3 1e-2",
+        help="the L2 weights to compare, each once, e.g. 0 1e-7 1e-6 1e-5 1e-4 1e-3 1e-2",
     )
     parser.add_argument(
         "--runs", type=int, default=50, help="seeds per λ (%(default)s, as the course)"
@@ -812,12 +545,27 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """``vecgrad-mnist sweep``: check everything, run the missing runs, print the table.
 
     Exit status 0 when every run succeeded, 1 when some failed twice (the table shows the
-    others), 2 for bad arguments (before any training).
+    others), 2 for bad arguments (one line, before any training), 130 after Ctrl-C. A
+    reader that stops reading (``| head``) ends the sweep quietly with 141 (128 + SIGPIPE,
+    as a program killed by the broken pipe); the finished runs are kept.
     """
+    try:
+        with warnings.catch_warnings():  # a bad line of the results file: one line on stderr
+            warnings.simplefilter("always", ResultsFileWarning)
+            warnings.showwarning = _warn_in_one_line
+            return _run_sweep(args, parser)
+    except BrokenPipeError:
+        # Nobody reads our output any more: no traceback, and none at exit while Python
+        # flushes stdout into the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser | None) -> int:
     config = config_from_flags(
         args,
         data_dir=args.data_dir.resolve() if args.data_dir else None,  # workers may have other cwd
@@ -833,12 +581,13 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         fail = parse_fail_hook(os.environ.get(FAIL_ENV))
         data = load_data(config)
         fingerprint = data_fingerprint(data)
-        seeds = range(args.seed, args.seed + args.runs)
-        plan = make_plan(config, args.l2, seeds, fingerprint, fail)
+        plan = make_plan(
+            config, args.l2, range(args.seed, args.seed + args.runs), fingerprint, fail
+        )
         if args.dask:
             engine = dask_cluster(args.dask, args.connect_timeout)
         elif args.workers:
-            engine = process_pool(args.workers)
+            engine = worker_processes(args.workers)
         else:
             keep_worker_data(config, data, fingerprint)
             engine = in_process()
@@ -848,11 +597,15 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             engine.close()
             raise
     except (ValueError, OSError) as error:  # SweepError is a ValueError
-        parser.error(str(error).replace("\n", " "))  # exits 2, before any training
+        message = str(error).replace("\n", " ")
+        if parser is not None:
+            parser.error(message)  # exits 2, before any training
+        print(f"vecgrad-mnist sweep: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
-    print(describe(plan, data))
-    print(f"{len(plan)} runs on {engine.name}; results in {results}")
     with engine:
+        print(describe(plan, data))
+        print(f"{len(plan)} runs on {engine.name}; results in {results}", flush=True)
         try:
             report = sweep(plan, results, engine, progress=not args.no_progress)
         except KeyboardInterrupt:
@@ -870,13 +623,14 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     rows = summarize(report.records, args.l2)
     table = markdown_table(rows, config.dataset)
-    print()
-    print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    table_path = args.out / "table.md"
-    _write_text(table_path, f"{describe(plan, data)}\n\n{table}")
-    plot_path = plot_sweep(rows, args.out / "l2_sweep.png", config.dataset)
-    print(f"wrote {table_path}\nwrote {plot_path}\nresults: {results}")
+    table_path = write_atomically(
+        args.out / "table.md",
+        lambda temp: temp.write_text(f"{describe(plan, data)}\n\n{table}", encoding="utf-8"),
+    )
+    (X_train, _), _ = data
+    plot_path = plot_sweep(rows, args.out / "l2_sweep.png", config.dataset, len(X_train))
+    print(f"\n{table}\nwrote {table_path}\nwrote {plot_path}\nresults: {results}", flush=True)
     if report.failures:
         print(f"runs that failed twice: {len(report.failures)}", file=sys.stderr)
         for spec, message in report.failures:
@@ -886,49 +640,9 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _warn_in_one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def _runs(n: int) -> str:
     return f"{n} run{'' if n == 1 else 's'}"
-
-
-def _write_text(path: Path, text: str) -> Path:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
-
-
-__all__ = [
-    "COURSE_MNIST",
-    "Engine",
-    "InProcessExecutor",
-    "ResultsFile",
-    "ResultsFileWarning",
-    "Row",
-    "RunSpec",
-    "SweepError",
-    "SweepReport",
-    "add_sweep_arguments",
-    "config_hash",
-    "dask_cluster",
-    "data_fingerprint",
-    "describe",
-    "finished_runs",
-    "format_l2",
-    "in_process",
-    "keep_worker_data",
-    "make_plan",
-    "markdown_table",
-    "parse_fail_hook",
-    "plot_sweep",
-    "process_pool",
-    "read_results",
-    "run_one",
-    "run_sweep",
-    "summarize",
-    "sweep",
-    "validate_sweep",
-    "zero_position",
-]
