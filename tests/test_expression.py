@@ -304,8 +304,8 @@ def test_names_are_read_as_python_reads_them_and_drawn_as_typed():
     # Python's parser reads ℌ as H (NFKC); evaluate reads the values' names the same way.
     expression = parse_expression("ℌ * 2")
     assert expression.names == ("H",) and expression.spellings == {"H": "ℌ"}
-    for given in ({"ℌ": 3.0}, {"H": 3.0}):
-        root = expression.evaluate(given)
+    for values in ({"ℌ": 3.0}, {"H": 3.0}):
+        root = expression.evaluate(values)
         assert root.data == 6.0 and root.parents[0].name == "ℌ"
     with pytest.raises(ExpressionError, match="no value for ℌ"):
         expression.evaluate({})
