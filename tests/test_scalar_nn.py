@@ -76,6 +76,23 @@ def test_moons_refuses_zero_steps_in_one_line(capsys):
     assert capsys.readouterr().err == "scalargrad-moons: error: --steps must be at least 1, got 0\n"
 
 
+@pytest.mark.parametrize(
+    "argv, part",
+    [
+        (["--stpes", "3"], "unrecognized arguments: --stpes 3 (did you mean --steps?)"),
+        (["--steps", "abc"], "argument --steps: invalid int value: 'abc'"),
+    ],
+)
+def test_moons_usage_errors_are_one_line(argv, part, capsys):
+    from scalargrad.apps.train_moons import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("scalargrad-moons: error: ") and part in err
+
+
 def test_moons_prints_the_paths_it_wrote_not_their_markup(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     if shutil.which("dot") is None:

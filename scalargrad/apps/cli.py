@@ -238,10 +238,7 @@ def _take_formula_from_at(args: argparse.Namespace) -> None:
     pairs = args.at or []
     formulas = [a for a in pairs if not a.partition("=")[0].strip().isidentifier()]
     if not formulas:
-        raise CommandError(
-            'draw: no formula given, e.g. scalargrad draw "x*y" --at x=3 y=-4 '
-            '(a formula that starts with "-" goes after "--")'
-        )
+        raise CommandError('draw: no formula given, e.g. scalargrad draw "x*y" --at x=3 y=-4')
     if len(formulas) > 1:
         raise CommandError(
             f"draw: {len(formulas)} formulas given ({', '.join(formulas)}): give one, in "

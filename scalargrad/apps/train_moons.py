@@ -10,7 +10,9 @@ to install it).
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +117,7 @@ def lecture_graphs(out: Path) -> list[tuple[Path, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, then write the pictures; return the exit status (2: bad flags or --out)."""
-    parser = argparse.ArgumentParser(prog="scalargrad-moons", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="scalargrad-moons", description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=Config.steps, help="training steps")
     parser.add_argument("--seed", type=int, default=Config.seed, help="random seed")
     parser.add_argument("--out", type=Path, default=Config.out, help="output directory")
@@ -140,6 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `scalargrad-moons | head -1`: stop, as Unix tools do
         return silence_stdout()
     return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (status 2) that suggest the closest option."""
+
+    def error(self, message: str):
+        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
+        hint = ""
+        if unknown:
+            options = [s for action in self._actions for s in action.option_strings]
+            close = difflib.get_close_matches(unknown.group(1).split("=")[0], options, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
 
 
 def _prepare_out(out: Path) -> None:
