@@ -110,14 +110,40 @@ REFUSED = [
     (["draw", "x", "--at", "x=abc"], "'abc' is not a number"),
     (["draw", "x", "--at", "x"], "write each value as name=number"),
     (["draw", "x", "--at", "x=1", "x=2"], "x is given twice"),
-    (["draw", "x", "--at", "x=inf"], "finite"),
+    (["draw", "x", "--at", "x=inf"], "--at x=inf: x must be a finite number, got inf"),
+    (["draw", "x", "--at", "x=-Infinity"], "x must be a finite number, got -Infinity"),
+    (["draw", "x", "--at", "x=nan"], "--at x=nan: x must be a finite number, got nan"),
+    (["draw", "x", "--at", "x=1e999"], "1e999 is too large for a float"),
+    (["draw", "x", "--at", "x=1e-400"], "1e-400 is too small for a float and would become 0"),
+    (["draw", "x*1e-400", "--at", "x=1"], "too small for a float: it would silently become 0"),
+    (["draw", "ℌ*H", "--at", "H=1"], "ℌ and H are one variable to Python"),
+    (["draw", "ℌ", "--at", "ℌ=1", "H=2"], "--at H=2: H and ℌ are one variable"),
     (["draw", "x", "--at", "sin=1"], "sin is a function"),
     (["draw", "x", "--at", "x=1", "-o", "graph.pdf"], "cannot tell the format from '.pdf'"),
     (["draw", "x", "--at", "x=1", "-o", "missing/graph.svg"], "its folder does not exist"),
+    # Every output is checked before any is written (issue #13).
+    (["draw", "x", "--at", "x=1", "-o", "ok.svg", "--html", "/dev/full"], "not a regular file"),
+    (["draw", "x", "--at", "x=1", "-o", "ok.svg", "--html", "."], "cannot write .: it is a folder"),
+    (["draw", "x", "--at", "x=1", "-o", "/proc/g.svg"], "its folder takes no new file"),
+    (
+        ["draw", "x", "--at", "x=1", "-o", "same.html", "--format", "dot", "--html", "same.html"],
+        "same.html is named for two outputs",
+    ),
+    (
+        ["draw", "x", "--at", "x=1", "-o", "./same.html", "--format", "dot", "--html", "same.html"],
+        "./same.html and same.html are one file",
+    ),
+    # Misspelled options are named, with the closest real one (issue #16).
+    (["draw", "x*y", "--att", "x=1", "y=2"], "unknown option --att (did you mean --at?)"),
+    (["draw", "--att", "x=1", "y=2", "x*y"], "unknown option --att (did you mean --at?)"),
+    (["draw", "x", "--at", "x=1", "--ouput", "g.svg"], "--ouput (did you mean --output?)"),
+    (["draw", "x", "--at", "x=1", "--HTML", "s.html"], "--HTML (did you mean --html?)"),
+    (["draw", "--at", "x=1", "y=2"], "no formula given"),
+    (["draw", "--at", "x=1", "x*y", "x+y"], "2 formulas given (x*y, x+y)"),
 ]
 
 
-@pytest.mark.parametrize("args, part", REFUSED, ids=[" ".join(a[1:2])[:30] for a, _ in REFUSED])
+@pytest.mark.parametrize("args, part", REFUSED, ids=[" ".join(a[1:])[:40] for a, _ in REFUSED])
 def test_refusals_print_one_line_exit_2_and_write_nothing(
     args, part, tmp_path, capsys, monkeypatch
 ):
@@ -153,10 +179,12 @@ def test_missing_dot_is_an_install_hint_and_no_file(tmp_path):
 
 
 def test_usage_errors_are_one_line_too(capsys):
-    for argv in ([], ["draw"], ["draw", "-x*x", "--at", "x=1"], ["draw", "x", "--rankdir", "XY"]):
-        with pytest.raises(SystemExit) as exit_:
-            main(argv)
-        assert exit_.value.code == 2
+    for argv in ([], ["draw"], ["draw", "-x", "--at", "x=1"], ["draw", "x", "--rankdir", "XY"]):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:  # argparse's own errors
+            status = exit_.code
+        assert status == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "error:" in err, err
     assert main(["draw", "--at", "x=3", "--", "-x*x"]) == 0  # a leading minus after --
@@ -167,3 +195,130 @@ def test_help():
     result = run("draw", "--help")
     text = " ".join(result.stdout.split())  # argparse wraps lines to the terminal width
     assert result.returncode == 0 and "log, ln, exp, sin" in text
+
+
+# ---- issue #13 and #16: options anywhere, outputs all or none, pipes ------------------
+
+LECTURE_F = ["--at", "x=-2", "y=5", "z=-4"]  # f = (x+y)z at (−2, 5, −4) is −12
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["draw", "(x+y)*z", *LECTURE_F],
+        ["draw", *LECTURE_F, "(x+y)*z"],  # --at swallows the formula: it is found there
+        ["draw", "--trace", "text", *LECTURE_F, "(x+y)*z"],
+        ["draw", "--rankdir", "TB", "(x+y)*z", *LECTURE_F],
+        ["draw", "--at", "x=-2", "(x+y)*z", "--at", "y=5", "z=-4"],
+        ["draw", "--at=x=-2", "--at", "y=5", "z=-4", "--", "(x+y)*z"],
+    ],
+    ids=lambda argv: " ".join(argv[1:]),
+)
+def test_options_before_or_after_the_formula(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "= −12" in out and "= −4" in out and "= 3" in out
+
+
+def test_a_formula_starting_with_minus_needs_no_dashes(capsys):
+    assert main(["draw", "-x*x", "--at", "x=3"]) == 0
+    assert "= −9" in capsys.readouterr().out
+    assert main(["draw", "--at", "x=3", "-sin(x)"]) == 0
+    assert "= −0.141" in capsys.readouterr().out
+
+
+def test_a_misspelled_command_is_suggested(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["drwa", "x", "--at", "x=1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean draw?" in err
+
+
+def test_nfkc_look_alike_names_are_one_variable_spelled_as_typed(capsys):
+    # Python reads ℌ as H; --at reads it the same way, and the drawing keeps ℌ.
+    assert main(["draw", "ℌ*2", "--at", "ℌ=3"]) == 0
+    out = capsys.readouterr().out
+    assert "= ℌ" in out and "= 6" in out
+    assert main(["draw", "ℌ*2", "--at", "H=3"]) == 0
+    assert "= 6" in capsys.readouterr().out
+
+
+def test_subnormal_values_are_kept():
+    assert main(["draw", "x*2", "--at", "x=1e-310"]) == 0
+
+
+@needs_dot
+def test_a_failed_write_leaves_no_file_at_all(tmp_path, capsys, monkeypatch):
+    import scalargrad.apps.outputs as outputs
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.svg").write_text("the old drawing")
+    real_replace, calls = os.replace, []
+
+    def replace_then_fail(source, target):  # the second rename fails (a full disk, say)
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(outputs.os, "replace", replace_then_fail)
+    assert main([*LECTURE, "-o", "new.svg", "--html", "new.html"]) == 2
+    err = capsys.readouterr().err
+    assert err == "scalargrad: error: cannot write new.html: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.svg"]  # no temporary left
+
+
+@needs_dot
+def test_outputs_are_written_whole_with_the_usual_permissions(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.umask(old := os.umask(0o022))
+    assert main([*LECTURE, "-o", "g.svg", "--html", "s.html"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.svg", "s.html"]
+    assert (tmp_path / "g.svg").stat().st_mode & 0o777 == 0o666 & ~old
+    assert capsys.readouterr().err.splitlines() == ["wrote g.svg", "wrote s.html"]
+
+
+def run_with_closed_stdout(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` with stdout a pipe whose reader is already gone (``| head -0``)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            cwd=cwd,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )
+    finally:
+        os.close(write)
+
+
+@needs_dot
+def test_draw_into_a_closed_pipe_writes_its_files_and_ends_quietly(tmp_path):
+    result = run_with_closed_stdout("-m", "scalargrad", *LECTURE, "-o", "g.svg", cwd=tmp_path)
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert result.returncode == 141  # what a shell reports for a tool stopped by SIGPIPE
+    assert result.stderr == "wrote g.svg\n"
+    assert (tmp_path / "g.svg").read_text(encoding="utf-8").rstrip().endswith("</svg>")
+
+
+def test_draw_into_head_in_a_real_shell_prints_no_traceback(tmp_path):
+    if shutil.which("sh") is None or shutil.which("head") is None:
+        pytest.skip("needs a POSIX shell and head")
+    formula = "+".join(f"sin(x*{i})" for i in range(1, 80))  # traces longer than a pipe holds
+    result = subprocess.run(
+        ["sh", "-c", f'"$0" -m scalargrad draw "{formula}" --at x=1 | head -1', sys.executable],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.stdout == "Forward (evaluation) trace\n"
+    assert result.stderr == "" and result.returncode == 0

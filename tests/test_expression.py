@@ -302,3 +302,29 @@ def test_random_formulas_match_pytorch(text, x, y):
     assert root.data == pytest.approx(expected, rel=1e-9, abs=1e-9)
     assert inputs.get("x", 0.0) == pytest.approx(gx, rel=1e-7, abs=1e-9)
     assert inputs.get("y", 0.0) == pytest.approx(gy, rel=1e-7, abs=1e-9)
+
+
+def test_names_are_read_as_python_reads_them_and_drawn_as_typed():
+    # Python's parser reads ℌ as H (NFKC); evaluate reads the values' names the same way.
+    expression = parse_expression("ℌ * 2")
+    assert expression.names == ("H",) and expression.spellings == {"H": "ℌ"}
+    for values in ({"ℌ": 3.0}, {"H": 3.0}):
+        root = expression.evaluate(values)
+        assert root.data == 6.0 and root.parents[0].name == "ℌ"
+    with pytest.raises(ExpressionError, match="no value for ℌ"):
+        expression.evaluate({})
+    with pytest.raises(ExpressionError, match="ℌ and H are one variable to Python"):
+        expression.evaluate({"ℌ": 1.0, "H": 2.0})
+    with pytest.raises(ExpressionError, match="ℌ and H are one variable to Python"):
+        parse_expression("ℌ + H")
+
+
+@pytest.mark.parametrize("literal", ["1e-400", "0.5e-330", "-3E-999", "1_0e-400"])
+def test_a_literal_that_would_underflow_to_zero_is_refused(literal):
+    with pytest.raises(ExpressionError, match="too small for a float: it would silently become 0"):
+        parse_expression(f"x * {literal}")
+
+
+@pytest.mark.parametrize("literal", ["0e-400", "0.0", "1e-310", "0_0.0e5"])
+def test_zero_and_subnormal_literals_are_kept(literal):
+    parse_expression(f"x * {literal}")

@@ -93,7 +93,7 @@ def test_save_html_is_self_contained(tmp_path):
     path = Stepper(y).save_html(tmp_path / "steps.html")
     page = path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 8
+    assert page.count("<svg") == 1  # laid out once, restyled per frame
     assert page.count('class="sg-frame"') == 8
     # No network: no URL at all, no external script, stylesheet, image or font.
     assert "http" not in page and "www." not in page
@@ -108,7 +108,7 @@ def test_notebook_fragment_is_the_same_widget():
     y, _, _ = lecture_y()
     fragment = Stepper(y)._repr_html_()
     assert fragment is not None and "<html" not in fragment
-    assert fragment.count("<svg") == 8 and "<script>" in fragment
+    assert fragment.count("<svg") == 1 and "<script>" in fragment
 
 
 # ---- a real browser ------------------------------------------------------------------
@@ -211,3 +211,146 @@ def test_each_frame_marks_the_edges_its_partial_adjoints_flowed_along():
     assert any('label="v̄4·v1 = 2"' in edge for edge in v2_edges)
     assert any('label="v̄5·cos(v2) = −0.284"' in edge for edge in v2_edges)
     assert len(by_title["v̄3"]) == 1  # ln(x1) has one consumer, +
+
+
+# ---- one layout, restyled per frame; keys from page load (issue #16) --------------------
+
+
+def keys_to_page(browser, *keys):
+    """Press keys as a presentation clicker does: to whatever has the focus, no click first."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    for key in keys:
+        ActionChains(browser).send_keys(key).perform()
+
+
+def shown_frame(browser) -> int:
+    return int(browser.find_element("css selector", ".sg-stepper").get_attribute("data-frame"))
+
+
+@needs_dot
+def test_clicker_keys_work_from_page_load_to_the_last_frame_and_back(browser, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    y, _, _ = lecture_y()
+    browser.get(Stepper(y).save_html(tmp_path / "steps.html").resolve().as_uri())
+    keys_to_page(browser, Keys.PAGE_DOWN)  # no click on the page before
+    assert shown_frame(browser) == 1
+    keys_to_page(browser, Keys.SPACE, Keys.ARROW_RIGHT, Keys.ARROW_DOWN)
+    assert shown_frame(browser) == 4
+    keys_to_page(browser, *[Keys.PAGE_DOWN] * 5)  # past the end: stays on the last frame
+    assert shown_frame(browser) == 7
+    assert not browser.find_element("css selector", ".sg-next").is_enabled()
+    keys_to_page(browser, Keys.PAGE_UP, Keys.PAGE_UP)
+    assert shown_frame(browser) == 5
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.SPACE).key_up(Keys.SHIFT).perform()
+    assert shown_frame(browser) == 4
+    keys_to_page(browser, Keys.ARROW_LEFT, Keys.ARROW_UP)
+    assert shown_frame(browser) == 2
+    keys_to_page(browser, Keys.END)
+    assert shown_frame(browser) == 7
+    keys_to_page(browser, Keys.HOME)
+    assert shown_frame(browser) == 0
+    assert browser.execute_script("return window.scrollY") == 0  # the keys did not scroll
+
+
+@needs_dot
+def test_keys_keep_working_after_the_clicked_button_is_disabled(browser, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    y, _, _ = lecture_y()
+    browser.get(Stepper(y).save_html(tmp_path / "steps.html").resolve().as_uri())
+    nxt = browser.find_element("css selector", ".sg-next")
+    for _ in range(7):
+        nxt.click()
+    assert shown_frame(browser) == 7 and not nxt.is_enabled()
+    keys_to_page(browser, Keys.PAGE_UP)  # the focus fell off the disabled button
+    assert shown_frame(browser) == 6
+    browser.find_element("css selector", ".sg-prev").click()  # focus on a live button
+    assert shown_frame(browser) == 5
+    keys_to_page(browser, Keys.SPACE)  # one step forward, not also a press of the button
+    assert shown_frame(browser) == 6
+    slider = browser.find_element("css selector", ".sg-slider")
+    slider.click()  # on the slider the keys still take one step each
+    frame = shown_frame(browser)
+    keys_to_page(browser, Keys.PAGE_DOWN)
+    assert shown_frame(browser) == min(frame + 1, 7)
+
+
+NODE_BOXES = """
+const boxes = {};
+for (const svg of document.querySelectorAll("svg")) {
+  const box = svg.getBoundingClientRect();
+  if (box.width === 0) continue;  // a hidden frame
+  for (const node of svg.querySelectorAll("g.node")) {
+    const r = node.getBoundingClientRect();
+    const title = node.querySelector("text").textContent;
+    boxes[title] = [Math.round(r.left), Math.round(r.top)];
+  }
+}
+return boxes;
+"""
+
+FRAME_STATE = """
+const grads = [...document.querySelectorAll(".sg-grad")].map(t => t.textContent);
+const current = [...document.querySelectorAll(".sg-node.sg-current")].map(
+  n => n.querySelector("text").textContent);
+const flowing = document.querySelectorAll(".sg-edge.sg-flowing").length;
+return [grads, current, flowing];
+"""
+
+
+@needs_dot
+@pytest.mark.parametrize("show_local", [False, True])
+def test_nodes_stay_put_and_each_frame_shows_what_its_drawing_says(browser, tmp_path, show_local):
+    from selenium.webdriver.common.keys import Keys
+
+    y, _, _ = lecture_y()
+    stepper = Stepper(y, show_local=show_local)
+    browser.get(stepper.save_html(tmp_path / "steps.html").resolve().as_uri())
+    first = browser.execute_script(NODE_BOXES)
+    assert len(first) == 12  # 7 value nodes and 5 op nodes
+    for k in range(len(stepper)):
+        if k:
+            keys_to_page(browser, Keys.ARROW_RIGHT)
+        assert shown_frame(browser) == k
+        assert browser.execute_script(NODE_BOXES) == first, f"a node moved in frame {k}"
+        # The oracle: frame k drawn on its own (build_drawing), as the notebook shows it.
+        dot = stepper[k].drawing.source
+        grads, current, flowing = browser.execute_script(FRAME_STATE)
+        assert sorted(g.removeprefix("grad ") for g in grads) == sorted(grads_shown(dot))
+        assert current == ([highlighted_title(dot)] if k else [])
+        assert flowing == sum("dir=back" in line for line in dot.splitlines())
+
+
+def test_the_layout_marks_each_node_and_edge_with_its_frame():
+    pytest.importorskip("graphviz")
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot")
+    y, _, _ = lecture_y()
+    svg = Stepper(y).layout_svg()
+    assert sorted(map(int, re.findall(r'data-step="(\d+)"', svg))) == list(range(1, 8))
+    # Each edge carries one partial adjoint back, in the frame of the node it reaches:
+    # v̄6 (frame 2), v̄5, v̄4, v̄3 one each, v̄2 two (from × and sin), v̄1 two (× and ln).
+    flows = sorted(map(int, re.findall(r'data-flow="(\d+)"', svg)))
+    assert flows == [2, 3, 4, 5, 6, 6, 7, 7]
+    assert ' id="' not in svg and "<title>" not in svg and "xmlns" not in svg
+
+
+@needs_dot
+def test_a_297_step_formula_makes_one_small_page():
+    from scalargrad.apps.expression import build_expression
+
+    groups = [
+        "(" + " + ".join(f"sin(x*{10 * g + i})" for i in range(1, 11) if 10 * g + i < 100) + ")"
+        for g in range(10)
+    ]  # 99 products, 99 sines, 98 sums, and x
+    stepper = Stepper(build_expression(" + ".join(groups), {"x": 0.5}))
+    assert len(stepper.steps) == 297
+    page = stepper.to_html()
+    assert page.count("<svg") == 1 and page.count('class="sg-frame"') == 298
+    # One drawing for all frames: the old page, one drawing per frame, was 146 MB.
+    assert len(page.encode()) < 1_500_000
+    assert page.count("sg-flow-label") == 396  # every edge between values: its partial adjoint

@@ -16,8 +16,9 @@ import ast
 import keyword
 import math
 import numbers
+import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import functions, ops
@@ -101,11 +102,17 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Expression:
-    """A checked expression: its text, its parsed tree and the names it uses (in order)."""
+    """A checked expression: its text, its parsed tree and the names it uses (in order).
+
+    Python's parser reads names in NFKC form (``ℌ`` is ``H``, ``x₁`` is ``x1``): ``names``
+    are those forms, ``spellings`` maps each to the way the text writes it, which is how
+    the drawing labels its input.
+    """
 
     text: str
     tree: ast.Expression
     names: tuple[str, ...]
+    spellings: Mapping[str, str] = field(default_factory=dict)
 
     def evaluate(self, values: Mapping[str, float]) -> Value:
         """Return the root Value of the graph the expression builds at ``values``.
@@ -113,15 +120,20 @@ class Expression:
         One input Value per name (named after it, so drawings show ``x1``); a name used
         twice is one node with two edges. Raises `ExpressionError` for a name without a
         value, a domain error (``log(-1)``, ``1/0``), or an overflow, naming the part.
+        The names in ``values`` are read as Python reads the text's (NFKC).
         """
-        missing = [name for name in self.names if name not in values]
+        values = normalized_names(values)
+        missing = [self.spellings.get(n, n) for n in self.names if n not in values]
         if missing:
             raise ExpressionError(
                 f"no value for {', '.join(missing)} (give one with --at "
                 + " ".join(f"{name}=…" for name in missing)
                 + ")"
             )
-        inputs = {name: Value(_checked_value(name, values[name]), name=name) for name in self.names}
+        inputs = {
+            name: Value(_checked_value(name, values[name]), name=self.spellings.get(name, name))
+            for name in self.names
+        }
         result = _evaluate(self.tree.body, inputs, self.text)
         if not isinstance(result, Value):
             raise ExpressionError(
@@ -164,6 +176,7 @@ def parse_expression(text: str) -> Expression:
     _check_depth(tree, text)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     names: dict[str, int] = {}  # name -> column of its first use
+    spellings: dict[str, str] = {}  # name -> as the text writes it (Python reads it NFKC)
     for node in ast.walk(tree):  # iterative, and the depth is bounded by now
         _check_node(node, text)
         if isinstance(node, ast.Name) and id(node) not in called:
@@ -175,8 +188,35 @@ def parse_expression(text: str) -> Expression:
                 )
             column = _column(text, node) or 0
             names[node.id] = min(column, names.get(node.id, column))
+            spelled = _segment(text, node) or node.id
+            if spellings.setdefault(node.id, spelled) != spelled:
+                first, other = sorted((spellings[node.id], spelled), key=text.find)
+                raise ExpressionError(
+                    f"{first} and {other} are one variable to Python (it reads both as "
+                    f"{node.id}): write it one way",
+                    other,
+                    _column(text, node),
+                )
     # ast.walk is breadth-first: list the names in the order they are written instead.
-    return Expression(text, tree, tuple(sorted(names, key=names.__getitem__)))
+    order = tuple(sorted(names, key=names.__getitem__))
+    return Expression(text, tree, order, {name: spellings[name] for name in order})
+
+
+def normalized_names(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` keyed by each name's NFKC form, as Python's parser reads names in a formula.
+
+    Raises `ExpressionError` when two names are one (``ℌ`` and ``H``).
+    """
+    result: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    for name, value in values.items():
+        key = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+        if key in result:
+            raise ExpressionError(
+                f"{given[key]} and {name} are one variable to Python (it reads both as {key})"
+            )
+        result[key], given[key] = value, name
+    return result
 
 
 def build_expression(text: str, values: Mapping[str, float]) -> Value:
@@ -253,6 +293,13 @@ def _check_node(node: ast.AST, text: str) -> None:
             raise ExpressionError(f"{value!r} is not a real number", part, column)
         if not math.isfinite(_literal(value, part, column)):
             raise ExpressionError("the number is too large for a float", part, column)
+        if value == 0 and underflows(part):
+            raise ExpressionError(
+                "the number is too small for a float: it would silently become 0 (the "
+                "smallest is about 5e-324)",
+                part,
+                column,
+            )
         return
     if isinstance(node, ast.Name):
         if node.id.startswith("_") or keyword.iskeyword(node.id):
@@ -364,6 +411,12 @@ def _checked_value(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ExpressionError(f"the value of {name} must be finite, got {value}")
     return value
+
+
+def underflows(number: str) -> bool:
+    """True when the text of a number that reads as 0.0 does not say 0 (``1e-400``)."""
+    mantissa = number.lower().replace("_", "").split("e")[0]
+    return any(digit in mantissa for digit in "123456789")
 
 
 def _literal(value: numbers.Real, part: str, column: int | None) -> float:

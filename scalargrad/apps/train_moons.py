@@ -10,6 +10,10 @@ to install it).
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from ..nn import MLP
 from ..optim import SGD
 from ..value import Value
 from .datasets import make_moons
+from .outputs import OutputError, check_outputs, silence_stdout, write_outputs
 
 
 @dataclass
@@ -66,8 +71,8 @@ def train(config: Config, verbose: bool = True) -> tuple[MLP, list[dict]]:
     return model, history
 
 
-def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path) -> None:
-    """Save the model's decision regions with the training points on top."""
+def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray) -> bytes:
+    """Return a PNG of the model's decision regions with the training points on top."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,48 +88,88 @@ def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path)
     ax.contourf(grid_x, grid_y, scores > 0, cmap="Spectral", alpha=0.6)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", edgecolors="k", s=25)
     ax.set_title("scalargrad MLP 2-16-16-1 on two moons")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
+    return png.getvalue()
 
 
-def write_lecture_graphs(out: Path) -> list[Path]:
-    """Draw the lecture's three graphs after their backward pass; return the files."""
+def lecture_graphs(out: Path) -> list[tuple[Path, str]]:
+    """The lecture's three graphs after their backward pass, as (file, SVG text) pairs.
+
+    Without Graphviz's ``dot`` the files are DOT text instead, and a note on stderr says
+    how to install it.
+    """
     from ..display.draw import GraphvizNotFound, to_dot, to_svg
     from . import lecture
 
-    written = []
+    files = []
     for name, build in lecture.EXAMPLES.items():
         root = build()
         root.backward()
         try:
-            written.append(to_svg(root, out / f"{name}.svg"))
+            files.append((out / f"{name}.svg", to_svg(root)))
         except GraphvizNotFound as missing:
-            path = out / f"{name}.dot"
-            path.write_text(to_dot(root))
-            print(f"{missing}\nwrote the DOT text instead: {path}")
-            written.append(path)
-    return written
+            print(f"scalargrad-moons: note: {missing}; writing DOT text instead", file=sys.stderr)
+            files.append((out / f"{name}.dot", to_dot(root)))
+    return files
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="scalargrad-moons", description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    """Train, then write the pictures; return the exit status (2: bad flags or --out)."""
+    parser = _Parser(prog="scalargrad-moons", description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=Config.steps, help="training steps")
     parser.add_argument("--seed", type=int, default=Config.seed, help="random seed")
     parser.add_argument("--out", type=Path, default=Config.out, help="output directory")
     args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error(f"--steps must be at least 1, got {args.steps}")
     config = Config(steps=args.steps, seed=args.seed, out=args.out)
-    config.out.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.steps < 1:
+            raise OutputError(f"--steps must be at least 1, got {args.steps}")
+        _prepare_out(config.out)  # before training: a bad --out must not cost the run
+        model, history = train(config)
+        X, y = make_moons(config.n_samples, config.noise, np.random.default_rng(config.seed))
+        boundary = config.out / "decision_boundary.png"
+        files = [(boundary, plot_decision_boundary(model, X, y)), *lecture_graphs(config.out)]
+        write_outputs(files)
+        print(f"final accuracy {history[-1]['accuracy']:.0%}")
+        for path, _ in files:
+            print(f"wrote {path}")
+        sys.stdout.flush()  # here, not at exit: a reader that is gone must end us quietly
+    except OutputError as error:
+        print(f"scalargrad-moons: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `scalargrad-moons | head -1`: stop, as Unix tools do
+        return silence_stdout()
+    return 0
 
-    model, history = train(config)
-    X, y = make_moons(config.n_samples, config.noise, np.random.default_rng(config.seed))
-    boundary = config.out / "decision_boundary.png"
-    plot_decision_boundary(model, X, y, boundary)
-    print(f"final accuracy {history[-1]['accuracy']:.0%}; wrote {boundary}")
-    for path in write_lecture_graphs(config.out):
-        print(f"wrote {path}")
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (status 2) that suggest the closest option."""
+
+    def error(self, message: str):
+        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
+        hint = ""
+        if unknown:
+            options = [s for action in self._actions for s in action.option_strings]
+            close = difflib.get_close_matches(unknown.group(1).split("=")[0], options, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the output folder and make sure it takes files, or raise `OutputError`."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"--out {out}: cannot create it ({error.strerror or error})") from None
+    try:
+        check_outputs([out / "decision_boundary.png"])
+    except OutputError as error:
+        raise OutputError(f"--out {out}: {str(error).split(': ', 1)[1]}") from None
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -150,6 +150,8 @@ def build_drawing(
     highlight: Any = None,
     adjoints: Mapping[int, Any] | None = None,
     flows: Mapping[tuple[int, int], str] | None = None,
+    restyled: bool = False,
+    xlabels: bool = False,
 ) -> Drawing:
     """Return `draw_graph`'s drawing, reusing ``labels``; for the stepper's frames.
 
@@ -157,19 +159,29 @@ def build_drawing(
     shows ``?``, an adjoint the backward pass has not reached yet. ``flows``
     (``(id(child), slot)`` → label) marks the edges a partial adjoint just flowed back
     along, into the highlighted node, and labels them with it.
+
+    ``restyled=True`` is the stepper page's one layout, which its script restyles frame
+    by frame (so nodes never move): every node and edge gets an ``id`` (`dot_ids`, and
+    ``"n4:1"`` for the edge into slot 1 of n4's op), and each edge in ``flows`` gets an
+    arrowhead at both ends and room for its label (under the local derivative, if shown),
+    uncoloured. ``xlabels=True`` makes no room: the labels become ``xlabel``s that
+    ``dot`` places after the layout, since in a large graph each label is one more node
+    to rank and that took ``dot`` minutes.
     """
     labels = labels or Labels(root)
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     graph = Drawing(
         "computational_graph",
-        graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35"},
+        # xlabels take no room in the layout: space the ranks out so that they fit between.
+        graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.8" if xlabels else "0.35"},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6"},
     )
-    ids = {id(node): f"n{i}" for i, node in enumerate(labels.order)}
+    ids = dot_ids(labels)
     for node in labels.order:
         node_id = ids[id(node)]
+        element = {"id": node_id} if restyled else {}
         marked = highlight is not None and node is highlight
         if is_constant(node):
             graph.node(
@@ -180,12 +192,14 @@ def build_drawing(
                 fillcolor=_HIGHLIGHT_FILL if marked else _CONSTANT_FILL,
                 color=_HIGHLIGHT if marked else "#999999",
                 fontsize="10",
+                **element,
             )
             continue
         graph.node(
             node_id,
             _value_label(node, labels, show_grad, adjoints, marked),
             shape="plain",
+            **element,
         )
         if node.op is None:
             continue
@@ -201,18 +215,31 @@ def build_drawing(
             width="0.3",
             height="0.3",
             ordering="in",
+            **({"id": op_id} if restyled else {}),
         )
         for slot, parent in enumerate(node.parents):
-            edge = {}
+            edge = {"id": f"{node_id}:{slot}"} if restyled else {}
             if show_local and not is_constant(parent):
                 local = labels.local(node, slot)
                 edge["label"] = _escape(f"∂{labels[node]}/∂{labels[parent]} = {local}")
-            if flows and (id(node), slot) in flows:  # a partial adjoint came back this way
+            if flows and (id(node), slot) in flows and restyled:
+                flow = _escape(flows[(id(node), slot)])
+                if xlabels:  # placed after the layout, where it fits: no cost to dot's ranks
+                    edge.update(dir="both", xlabel=flow)
+                else:  # room under the local derivative, if shown; DOT's \n is a line break
+                    lines = [edge["label"], flow] if "label" in edge else [flow]
+                    edge.update(dir="both", label="\\n".join(lines))
+            elif flows and (id(node), slot) in flows:  # a partial adjoint came back this way
                 edge.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.2", dir="back")
                 edge["label"] = _escape(flows[(id(node), slot)])
             graph.edge(ids[id(parent)], op_id, **edge)
-        graph.edge(op_id, node_id)
+        graph.edge(op_id, node_id, **({"id": f"{op_id}:out"} if restyled else {}))
     return graph
+
+
+def dot_ids(labels: Labels) -> dict[int, str]:
+    """Each node's DOT name, ``id(node)`` → ``"n4"``, numbered in ``labels.order``."""
+    return {id(node): f"n{i}" for i, node in enumerate(labels.order)}
 
 
 def _value_label(node: Any, labels: Labels, show_grad: bool, adjoints, marked: bool) -> str:
