@@ -56,6 +56,8 @@ __all__ = [
     "GraphvizNotFound",
     "forward_trace",
     "backward_trace",
+    "tangent_trace",
+    "TangentTrace",
     "Stepper",
 ]
 
@@ -67,6 +69,8 @@ _DISPLAY = {
     "GraphvizNotFound": "draw",
     "forward_trace": "trace",
     "backward_trace": "trace",
+    "tangent_trace": "trace",
+    "TangentTrace": "trace",
     "Stepper": "stepper",
 }
 
