@@ -32,7 +32,7 @@ __all__ = [
 
 
 def summation(values) -> object:
-    """Σ values as ONE node (the `Sum` op) rather than a chain of n − 1 additions.
+    """Σ values as ONE node (the `Summation` op) rather than a chain of n − 1 additions.
 
     Plain numbers among Values become constants. Other operands (floats, duals) are added
     left to right with ``+``, which rounds the same way.
@@ -45,7 +45,7 @@ def summation(values) -> object:
         for v in values[1:]:
             total = total + v
         return total
-    op = ops.Sum()
+    op = ops.Summation()
     return apply_op(op, *(v if isinstance(v, Value) else Constant(v, op) for v in values))
 
 

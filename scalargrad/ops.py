@@ -196,82 +196,6 @@ class Minimum(Op):
         return _sum(_times(dx, self.share), _times(dy, 1.0 - self.share))
 
 
-# ---- n-ary -----------------------------------------------------------------
-
-
-class Sum(Op):
-    """out = x₁ + x₂ + … + xₙ;  x̄ᵢ = ḡ for every i;  ȯut = ẋ₁ + … + ẋₙ
-
-    One node where a chain of + would make n − 1 (a neuron's Σ wᵢxᵢ + b). It adds left to
-    right, so it rounds exactly like the chain it replaces.
-    """
-
-    __slots__ = ("n",)
-    symbol = "Σ"
-
-    def forward(self, *xs):
-        self.n = len(xs)
-        total = xs[0]
-        for x in xs[1:]:
-            total = total + x
-        return total
-
-    def backward(self, g):
-        return (g,) * self.n
-
-    def jvp(self, *dxs):
-        return _sum(*dxs)
-
-    @property
-    def formula(self) -> str:
-        return " + ".join(f"{{{i}}}" for i in range(self.n))
-
-    @property
-    def local(self) -> tuple:
-        return ("1",) * self.n
-
-
-class Dot(Op):
-    """out = w₁·x₁ + … + wₙ·xₙ (operands w₁…wₙ, x₁…xₙ);  w̄ᵢ = ḡ·xᵢ,  x̄ᵢ = ḡ·wᵢ;
-    ȯut = Σ ẇᵢ·xᵢ + wᵢ·ẋᵢ
-
-    A neuron's weighted sum as one node instead of n products and n − 1 sums: the same
-    chain rule, a quarter of the nodes (nn.Neuron uses it).
-    """
-
-    __slots__ = ("ws", "xs")
-    symbol = "·"
-
-    def forward(self, *operands):
-        n = len(operands) // 2
-        self.ws, self.xs = operands[:n], operands[n:]
-        total = 0.0
-        for w, x in zip(self.ws, self.xs):
-            total = total + w * x
-        return total
-
-    def backward(self, g):
-        return tuple(g * x for x in self.xs) + tuple(g * w for w in self.ws)
-
-    def jvp(self, *tangents):
-        n = len(self.ws)
-        dws, dxs = tangents[:n], tangents[n:]
-        return _sum(
-            *(_times(dw, x) for dw, x in zip(dws, self.xs)),
-            *(_times(dx, w) for dx, w in zip(dxs, self.ws)),
-        )
-
-    @property
-    def formula(self) -> str:
-        n = len(self.ws)
-        return " + ".join(f"{{{i}}}·{{{n + i}}}" for i in range(n))
-
-    @property
-    def local(self) -> tuple:
-        n = len(self.ws)
-        return tuple(f"{{{n + i}}}" for i in range(n)) + tuple(f"{{{i}}}" for i in range(n))
-
-
 # ---- unary -----------------------------------------------------------------
 
 
@@ -460,6 +384,82 @@ class Abs(Op):
 
     def jvp(self, dx):
         return dx * self.sign
+
+
+# ---- n-ary (scalargrad only: vecgrad adds whole arrays, with its Sum reduction) -----
+
+
+class Summation(Op):
+    """out = x₁ + x₂ + … + xₙ;  x̄ᵢ = ḡ for every i;  ȯut = ẋ₁ + … + ẋₙ
+
+    One node where a chain of + would make n − 1 (a neuron's Σ wᵢxᵢ + b). It adds left to
+    right, so it rounds exactly like the chain it replaces.
+    """
+
+    __slots__ = ("n",)
+    symbol = "Σ"
+
+    def forward(self, *xs):
+        self.n = len(xs)
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total
+
+    def backward(self, g):
+        return (g,) * self.n
+
+    def jvp(self, *dxs):
+        return _sum(*dxs)
+
+    @property
+    def formula(self) -> str:
+        return " + ".join(f"{{{i}}}" for i in range(self.n))
+
+    @property
+    def local(self) -> tuple:
+        return ("1",) * self.n
+
+
+class Dot(Op):
+    """out = w₁·x₁ + … + wₙ·xₙ (operands w₁…wₙ, x₁…xₙ);  w̄ᵢ = ḡ·xᵢ,  x̄ᵢ = ḡ·wᵢ;
+    ȯut = Σ ẇᵢ·xᵢ + wᵢ·ẋᵢ
+
+    A neuron's weighted sum as one node instead of n products and n − 1 sums: the same
+    chain rule, a quarter of the nodes (nn.Neuron uses it).
+    """
+
+    __slots__ = ("ws", "xs")
+    symbol = "·"
+
+    def forward(self, *operands):
+        n = len(operands) // 2
+        self.ws, self.xs = operands[:n], operands[n:]
+        total = 0.0
+        for w, x in zip(self.ws, self.xs):
+            total = total + w * x
+        return total
+
+    def backward(self, g):
+        return tuple(g * x for x in self.xs) + tuple(g * w for w in self.ws)
+
+    def jvp(self, *tangents):
+        n = len(self.ws)
+        dws, dxs = tangents[:n], tangents[n:]
+        return _sum(
+            *(_times(dw, x) for dw, x in zip(dws, self.xs)),
+            *(_times(dx, w) for dx, w in zip(dxs, self.ws)),
+        )
+
+    @property
+    def formula(self) -> str:
+        n = len(self.ws)
+        return " + ".join(f"{{{i}}}·{{{n + i}}}" for i in range(n))
+
+    @property
+    def local(self) -> tuple:
+        n = len(self.ws)
+        return tuple(f"{{{n + i}}}" for i in range(n)) + tuple(f"{{{i}}}" for i in range(n))
 
 
 # ---- the rules' helpers ----------------------------------------------------------

@@ -154,8 +154,8 @@ class Value:
         """Run the backward pass one node at a time (see `scalargrad.backward_steps`)."""
         return backward_steps(self, seed=1.0)
 
-    def accumulate_grad(self, adjoint: float, owned: bool = False) -> None:
-        """Node protocol: add one backward pass's adjoint into ``grad`` (a float: owned or not)."""
+    def accumulate_grad(self, adjoint: float) -> None:
+        """Node protocol: add one backward pass's adjoint into ``grad``."""
         self.grad += adjoint
 
     def zero_grad(self) -> None:
@@ -196,7 +196,7 @@ class Constant(Value):
         self.grad, self.parents, self.op = 0.0, (), None
         self.name = ops.number_text(self.data)
 
-    def accumulate_grad(self, adjoint: float, owned: bool = False) -> None:  # pragma: no cover
+    def accumulate_grad(self, adjoint: float) -> None:  # pragma: no cover
         pass
 
 

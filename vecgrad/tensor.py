@@ -29,19 +29,10 @@ import numpy as np
 from scalargrad.autodiff import backward as run_backward
 from scalargrad.autodiff import backward_steps as run_backward_steps
 
-from . import ops
+from . import array_ops, ops
+from .checks import as_array, broadcast_shape, normalize_axes
 from .grad_mode import enable_grad, is_grad_enabled
-from .numpy_protocol import NumpyDispatch, function_table, ufunc_table
-
-_KIND_NAMES = {
-    "c": "complex numbers",
-    "U": "strings",
-    "S": "bytes",
-    "O": "Python objects",
-    "M": "datetimes",
-    "m": "timedeltas",
-    "V": "raw records",
-}
+from .numpy_protocol import NumpyDispatch
 
 
 class Tensor(NumpyDispatch):
@@ -58,6 +49,9 @@ class Tensor(NumpyDispatch):
     __slots__ = ("data", "grad", "parents", "op", "name", "requires_grad", "retains_grad")
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
     is_constant = False  # drawings and traces number every node that is not a constant
+    _numpy_refusal = (
+        "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
+    )
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         self.data = as_array(data, dtype, "Tensor", float_ints=bool(requires_grad))
@@ -234,11 +228,11 @@ class Tensor(NumpyDispatch):
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (all axes when None), as ``numpy.sum``."""
-        return apply_op(ops.Sum(axis, keepdims), self)
+        return apply_op(array_ops.Sum(axis, keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """The mean over ``axis`` (all axes when None), as ``numpy.mean``."""
-        return apply_op(ops.Mean(axis, keepdims), self)
+        return apply_op(array_ops.Mean(axis, keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """The largest entry over ``axis`` (a reduction, as ``numpy.max``); ties share ḡ.
@@ -251,7 +245,7 @@ class Tensor(NumpyDispatch):
                 f"{type(axis).__name__}; the elementwise maximum of two tensors is "
                 "vecgrad.maximum(a, b)"
             )
-        return apply_op(ops.Max(axis, keepdims), self)
+        return apply_op(array_ops.Max(axis, keepdims), self)
 
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
         """The smallest entry over ``axis``: min x = −max(−x), so ties share ḡ as in max.
@@ -270,13 +264,13 @@ class Tensor(NumpyDispatch):
         """The same entries in a new shape (one entry may be −1), as ``numpy.reshape``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return apply_op(ops.Reshape(tuple(int(n) for n in shape)), self)
+        return apply_op(array_ops.Reshape(tuple(int(n) for n in shape)), self)
 
     def transpose(self, *axes) -> Tensor:
         """The axes permuted (reversed when none are given), as ``numpy.transpose``."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        return apply_op(ops.Transpose(tuple(axes) if axes else None), self)
+        return apply_op(array_ops.Transpose(tuple(axes) if axes else None), self)
 
     @property
     def T(self) -> Tensor:
@@ -286,37 +280,47 @@ class Tensor(NumpyDispatch):
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Axes ``axis1`` and ``axis2`` exchanged (a Transpose node)."""
         axes = list(range(self.ndim))
-        (axis1,) = ops.normalize_axes("swapaxes", axis1, self.shape)
-        (axis2,) = ops.normalize_axes("swapaxes", axis2, self.shape)
+        (axis1,) = normalize_axes("swapaxes", axis1, self.shape)
+        (axis2,) = normalize_axes("swapaxes", axis2, self.shape)
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return apply_op(ops.Transpose(tuple(axes)), self)
+        return apply_op(array_ops.Transpose(tuple(axes)), self)
 
     def broadcast_to(self, shape) -> Tensor:
         """Copies along new or size-1 axes, as ``numpy.broadcast_to``; ḡ is summed back."""
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         if shape == self.shape:
             return self
-        _broadcast_shape("broadcast_to", self.shape, shape, target=shape)
-        return apply_op(ops.BroadcastTo(shape), self)
+        broadcast_shape("broadcast_to", self.shape, shape, target=shape)
+        return apply_op(array_ops.BroadcastTo(shape), self)
 
     def __getitem__(self, index) -> Tensor:
-        return apply_op(ops.GetItem(_clean_index(index)), self)
+        return apply_op(array_ops.GetItem(_clean_index(index)), self)
 
     # ---- comparisons: no gradient flows through them, so they give plain bool arrays ----
 
     def __lt__(self, other) -> np.ndarray:
-        return self.data < _values(other)
+        return self.data < Tensor._numbers(other)
 
     def __le__(self, other) -> np.ndarray:
-        return self.data <= _values(other)
+        return self.data <= Tensor._numbers(other)
 
     def __gt__(self, other) -> np.ndarray:
-        return self.data > _values(other)
+        return self.data > Tensor._numbers(other)
 
     def __ge__(self, other) -> np.ndarray:
-        return self.data >= _values(other)
+        return self.data >= Tensor._numbers(other)
 
     # ``==`` stays identity (Tensors are dict keys and set members); compare ``t.data``.
+
+    @staticmethod
+    def _numbers(x):
+        """The plain numbers of a Tensor, or ``x`` itself (for comparisons and predicates)."""
+        return x.data if isinstance(x, Tensor) else x
+
+    @staticmethod
+    def _join(kind: str, arrays, axis: int = 0) -> Tensor:
+        """``np.concatenate``/``np.stack`` of a list holding Tensors (numpy_protocol)."""
+        return concatenate(arrays, axis) if kind == "concatenate" else stack(arrays, axis)
 
     # ---- reverse mode ---------------------------------------------------------------
 
@@ -361,14 +365,14 @@ class Tensor(NumpyDispatch):
             )
         return seed.astype(self.dtype, copy=False)
 
-    def accumulate_grad(self, adjoint, owned: bool = False) -> None:
+    def accumulate_grad(self, adjoint) -> None:
         """Node protocol: add one backward pass's adjoint into ``grad``.
 
         Only leaves (and tensors that called ``retain_grad()``) keep it. The first
-        gradient is kept as it is when the backward pass says nothing else holds it
-        (``owned``: a fresh product such as xᵀ·ḡ) and copied otherwise; later ones are
-        added out of place. So no two ``.grad`` arrays share memory, and an in-place update
-        of one never changes another.
+        gradient is copied into an array this tensor owns (the adjoint may be shared: ``a +
+        b`` hands both the same ḡ, and a kept step holds it too); later ones are added out
+        of place. So no two ``.grad`` arrays share memory, and an in-place update of one
+        never changes another. (One copy per leaf and pass: ~1% of an MLP step.)
         """
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
@@ -387,12 +391,9 @@ class Tensor(NumpyDispatch):
                     f"accumulate_grad: an adjoint of shape {np.shape(adjoint)} cannot be the "
                     f"gradient of a tensor of shape {self.shape}"
                 )
-            adjoint, owned = np.broadcast_to(adjoint, self.shape), False  # a number as seed
+            adjoint = np.broadcast_to(adjoint, self.shape)  # a number as seed
         if self.grad is None:
-            if owned and type(adjoint) is np.ndarray and adjoint.dtype == data.dtype:
-                self.grad = adjoint  # nobody else holds it: no copy needed
-            else:
-                self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
+            self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
         elif isinstance(self.grad, Tensor):
             self.grad = self.grad + adjoint
         else:
@@ -421,6 +422,8 @@ class Tensor(NumpyDispatch):
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Tensor as its graph; None (so the text repr) without ``dot``."""
+        # Imported when Jupyter asks, not with the engine: the display layer is above it
+        # (it imports graphviz) and the library must run without it.
         from scalargrad.display.draw import repr_svg
 
         return repr_svg(self)
@@ -474,12 +477,12 @@ def _binary(op: ops.Op, a, b) -> Tensor:
     like = a if isinstance(a, Tensor) else b
     a, b = _operand(a, like, op.name), _operand(b, like, op.name)
     if a.data.shape != b.data.shape:
-        shape = _broadcast_shape(op.name, a.data.shape, b.data.shape)
+        shape = broadcast_shape(op.name, a.data.shape, b.data.shape)
         if is_grad_enabled():
             if a.requires_grad and a.data.shape != shape:
-                a = apply_op(ops.BroadcastTo(shape), a)
+                a = apply_op(array_ops.BroadcastTo(shape), a)
             if b.requires_grad and b.data.shape != shape:
-                b = apply_op(ops.BroadcastTo(shape), b)
+                b = apply_op(array_ops.BroadcastTo(shape), b)
     return apply_op(op, a, b)
 
 
@@ -488,8 +491,14 @@ def _replay(node: Tensor, adjoint: Tensor) -> tuple:
 
     The ops are written with numpy functions that Tensors also implement, so given
     Tensors the copy records its forward (keeping Tensors, not arrays) and then its
-    backward as graph nodes: the partial adjoints come out differentiable.
+    backward as graph nodes: the partial adjoints come out differentiable. Indexing is the
+    one op whose backward is no numpy function but an op of its own (scatter-add); both are
+    linear, so they need no replayed forward.
     """
+    if isinstance(node.op, array_ops.GetItem):
+        return (apply_op(array_ops.ScatterAdd(node.op.index, node.op.shape), adjoint),)
+    if isinstance(node.op, array_ops.ScatterAdd):
+        return (adjoint[node.op.index],)
     op = copy.copy(node.op)
     op.forward(*node.parents)
     return op.backward(adjoint)
@@ -505,7 +514,7 @@ def matmul(x, W) -> Tensor:
     """
     like = x if isinstance(x, Tensor) else W
     x, W = _operand(x, like, "matmul"), _operand(W, like, "matmul")
-    return apply_op(ops.MatMul(), x, W)  # MatMul.forward checks the shapes
+    return apply_op(array_ops.MatMul(), x, W)  # MatMul.forward checks the shapes
 
 
 def maximum(a, b) -> Tensor:
@@ -521,13 +530,13 @@ def minimum(a, b) -> Tensor:
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """The tensors joined along an existing ``axis``; each gets its slice of ḡ back."""
     items = _operands(tensors, "concatenate")
-    return apply_op(ops.Concatenate(axis), *items)
+    return apply_op(array_ops.Concatenate(axis), *items)
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
     """The tensors (one shape) stacked along a new ``axis``; each gets its slice of ḡ."""
     items = _operands(tensors, "stack")
-    return apply_op(ops.Stack(axis), *items)
+    return apply_op(array_ops.Stack(axis), *items)
 
 
 # ---- making tensors --------------------------------------------------------------
@@ -573,47 +582,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# ---- checking input --------------------------------------------------------------
-
-
-def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) -> np.ndarray:
-    """Return ``data`` as a numeric numpy array, or a TypeError/ValueError naming ``where``.
-
-    Python numbers (and lists of them) become float32, or int64 when all are integers
-    (float32 too when ``float_ints``); numpy data keeps its dtype. NaN is refused: it has
-    no derivative to follow.
-    """
-    if isinstance(data, Tensor):
-        raise TypeError(
-            f"{where}: got a Tensor where plain numbers are needed; use t.detach() "
-            "(same numbers, no graph) or t.data"
-        )
-    typed = isinstance(data, (np.ndarray, np.generic))
-    try:
-        array = np.asarray(data)
-    except ValueError as error:  # ragged nested lists
-        raise ValueError(
-            f"{where}: cannot make an array from this {type(data).__name__}: {error}"
-        ) from None
-    if array.dtype.kind not in "fiub":
-        what = _KIND_NAMES.get(array.dtype.kind, str(array.dtype))
-        raise TypeError(
-            f"{where}: expected real numbers, got {what} (dtype {array.dtype}) "
-            f"from {type(data).__name__}: {_preview(data)}"
-        )
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "fiub":
-            raise TypeError(f"{where}: dtype must be a real number type, got {dtype}")
-        array = array.astype(dtype, copy=False)
-    elif not typed and (array.dtype == np.float64 or (float_ints and array.dtype.kind in "iub")):
-        array = array.astype(np.float32)  # Python numbers: float32, deep learning's default
-    # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
-    # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar)
-    if array.dtype.kind == "f" and array.size and math.isnan(array.min()):
-        bad = np.isnan(array)
-        raise ValueError(f"{where}: got NaN{ops._at(bad)}, which has no derivative to follow")
-    return array
+# ---- operands --------------------------------------------------------------------
 
 
 def _operand(value, like: Tensor, where: str) -> Tensor:
@@ -651,22 +620,6 @@ def _operands(tensors, where: str) -> list[Tensor]:
     return [_operand(t, like, where) for t in items]
 
 
-def _broadcast_shape(where: str, a: tuple, b: tuple, target: tuple | None = None) -> tuple:
-    """The shape that ``a`` and ``b`` broadcast to, or a ValueError naming both."""
-    try:
-        shape = np.broadcast_shapes(a, b)
-    except ValueError:
-        raise ValueError(f"{where}: shapes {a} and {b} do not broadcast") from None
-    if target is not None and shape != target:
-        raise ValueError(f"{where}: shape {a} does not broadcast to {target}")
-    return shape
-
-
-def _values(x):
-    """The plain numbers of a Tensor, or ``x`` itself."""
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _clean_index(index):
     """An index with Tensors, ranges and lists turned into numpy arrays."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -682,38 +635,3 @@ def _clean_index(index):
             raise IndexError(f"getitem: index arrays must hold integers or bools, got {part.dtype}")
         cleaned.append(part)
     return tuple(cleaned) if isinstance(index, tuple) else cleaned[0]
-
-
-def _preview(data) -> str:
-    """A short repr of bad input for an error message."""
-    text = repr(data)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# ---- the numpy functions Tensors understand ----------------------------------------
-
-
-def _pow(base, exponent):
-    if isinstance(base, Tensor):
-        return base.__pow__(exponent)
-    return _binary(ops.Power(), base, exponent)
-
-
-def _as_tensor(a) -> Tensor:
-    return a if isinstance(a, Tensor) else Constant._node(as_array(a), None, (), False)
-
-
-# numpy hands np.exp(t), ndarray * t, np.sum(t) ... to vecgrad's ops (numpy_protocol.py).
-Tensor._numpy_refusal = (
-    "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
-)
-Tensor._ufuncs = ufunc_table(
-    _binary,
-    {"add": ops.Add, "sub": ops.Sub, "mul": ops.Mul, "div": ops.Div},
-    _pow,
-    maximum,
-    minimum,
-    matmul,
-    plain=_values,
-)
-Tensor._functions = function_table(_as_tensor, concatenate, stack, matmul, kind="Tensor")

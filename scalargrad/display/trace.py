@@ -177,7 +177,7 @@ def tangent_terms(op: Op) -> tuple:
         k = op.exponent
         power = "{0}" if k - 1 == 1 else "{0}^" + _exponent_text(k - 1)
         return (f"{ops.number_text(k)}·{power}·{{t0}}",)
-    if isinstance(op, (ops.Sum, ops.Dot)):  # n-ary: the local derivatives times tangents
+    if isinstance(op, (ops.Summation, ops.Dot)):  # n-ary: the local derivatives times tangents
         return tuple(
             f"{local}·{{t{i}}}" if local != "1" else f"{{t{i}}}" for i, local in enumerate(op.local)
         )
