@@ -8,8 +8,10 @@ Both node types follow one small protocol, so one backward pass serves both:
     node.op        the op that made the node (None for an input)
     node.name      a label for drawings and traces ("" for none)
     node.requires_grad          False for constants: the walk does not enter them
-    node.accumulate_grad(g)     adds one backward pass's adjoint into ``node.grad``
-                                (how it stores it, copied or not, is the node's business)
+    node.accumulate_grad(g, partials)  adds one backward pass's adjoint g into
+                                ``node.grad``; g is the sum of ``partials``, the
+                                (child, slot, value) terms the node received. How the
+                                node stores g (copied or not) is the node's business.
 
 An op has ``backward(g)``: given the node's full adjoint ḡ it returns one partial
 adjoint per parent slot (None where that parent needs none).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from copy import copy
 from typing import Any, NamedTuple
 
 
@@ -92,7 +95,14 @@ def backward_steps(
     ``create_graph``).
     """
     for node, adjoint, partials in _steps(root, seed, vjp):
-        yield BackwardStep(node, adjoint, tuple(PartialAdjoint(*p) for p in partials))
+        # A step is a snapshot: the node may keep its adjoint (its one partial) as its
+        # gradient, which later passes or the user may change. (A float copies for free.)
+        snapshot = copy(adjoint)
+        terms = tuple(
+            PartialAdjoint(child, slot, snapshot if value is adjoint else value)
+            for child, slot, value in partials
+        )
+        yield BackwardStep(node, snapshot, terms)
 
 
 def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
@@ -110,7 +120,7 @@ def _steps(root, seed, vjp):
         adjoint = partials[0][2]
         for extra in partials[1:]:  # the full adjoint is the sum of the partial adjoints
             adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
-        node.accumulate_grad(adjoint)
+        node.accumulate_grad(adjoint, partials)
         yield node, adjoint, partials
         op = node.op
         if op is None:

@@ -74,6 +74,10 @@ def _one_node(operands: list) -> bool:
     All numbers make a float; a Dual among them brings its own + and × (a Value defers
     to it, ``lifts_values``). Anything else becomes a constant, which checks it.
     """
-    if any(getattr(x, "lifts_values", False) for x in operands):
-        return False
-    return any(isinstance(x, Value) for x in operands)
+    has_value = False
+    for x in operands:  # a neuron's every weight and input: the Value test first, it is cheap
+        if isinstance(x, Value):
+            has_value = True
+        elif getattr(x, "lifts_values", False):
+            return False
+    return has_value

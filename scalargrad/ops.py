@@ -527,11 +527,15 @@ def is_number(x) -> bool:
     return type(x) is float or isinstance(x, numbers.Real)
 
 
+# Each starts with a Value's own case, a float, which is the hot path of every graph.
+
+
 def log(x):
     """ln x: ``x.log()`` for a node; for a number, a float (an error for x ≤ 0)."""
-    if not is_number(x):
-        return x.log()
-    x = real(x, "log")
+    if type(x) is not float:
+        if not is_number(x):
+            return x.log()
+        x = real(x, "log")
     if x <= 0:
         raise ValueError(f"log: input must be positive, got {x!r}")
     return math.log(x)
@@ -539,9 +543,10 @@ def log(x):
 
 def exp(x):
     """eˣ: ``x.exp()`` for a node; for a number, a float (an error where it overflows)."""
-    if not is_number(x):
-        return x.exp()
-    x = real(x, "exp")
+    if type(x) is not float:
+        if not is_number(x):
+            return x.exp()
+        x = real(x, "exp")
     try:
         return math.exp(x)
     except OverflowError:
@@ -550,25 +555,32 @@ def exp(x):
 
 def sin(x):
     """sin x: ``x.sin()`` for a node, a float for a number."""
+    if type(x) is float:
+        return math.sin(x)
     return math.sin(real(x, "sin")) if is_number(x) else x.sin()
 
 
 def cos(x):
     """cos x: ``x.cos()`` for a node, a float for a number."""
+    if type(x) is float:
+        return math.cos(x)
     return math.cos(real(x, "cos")) if is_number(x) else x.cos()
 
 
 def tanh(x):
     """tanh x: ``x.tanh()`` for a node, a float for a number."""
+    if type(x) is float:
+        return math.tanh(x)
     return math.tanh(real(x, "tanh")) if is_number(x) else x.tanh()
 
 
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ): ``x.sigmoid()`` for a node, a float (never overflowing) for a
     number."""
-    if not is_number(x):
-        return x.sigmoid()
-    x = real(x, "sigmoid")
+    if type(x) is not float:
+        if not is_number(x):
+            return x.sigmoid()
+        x = real(x, "sigmoid")
     # Two branches so that exp never overflows, whatever the sign of x.
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -578,9 +590,10 @@ def sigmoid(x):
 
 def relu(x):
     """max(x, 0): ``x.relu()`` for a node, a float for a number."""
-    if not is_number(x):
-        return x.relu()
-    x = real(x, "relu")
+    if type(x) is not float:
+        if not is_number(x):
+            return x.relu()
+        x = real(x, "relu")
     return x if x > 0 else 0.0
 
 

@@ -154,7 +154,7 @@ class Value:
         """Run the backward pass one node at a time (see `scalargrad.backward_steps`)."""
         return backward_steps(self, seed=1.0)
 
-    def accumulate_grad(self, adjoint: float) -> None:
+    def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:
         """Node protocol: add one backward pass's adjoint into ``grad``."""
         self.grad += adjoint
 
@@ -196,7 +196,7 @@ class Constant(Value):
         self.grad, self.parents, self.op = 0.0, (), None
         self.name = ops.number_text(self.data)
 
-    def accumulate_grad(self, adjoint: float) -> None:  # pragma: no cover
+    def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:  # pragma: no cover
         pass
 
 

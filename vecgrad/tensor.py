@@ -365,14 +365,15 @@ class Tensor(NumpyDispatch):
             )
         return seed.astype(self.dtype, copy=False)
 
-    def accumulate_grad(self, adjoint) -> None:
-        """Node protocol: add one backward pass's adjoint into ``grad``.
+    def accumulate_grad(self, adjoint, partials: list = ()) -> None:
+        """Node protocol: add one backward pass's adjoint (the sum of ``partials``) into
+        ``grad``.
 
         Only leaves (and tensors that called ``retain_grad()``) keep it. The first
-        gradient is copied into an array this tensor owns (the adjoint may be shared: ``a +
-        b`` hands both the same ḡ, and a kept step holds it too); later ones are added out
-        of place. So no two ``.grad`` arrays share memory, and an in-place update of one
-        never changes another. (One copy per leaf and pass: ~1% of an MLP step.)
+        gradient is kept as it is when nothing else holds it (`_owns`: a product such as
+        xᵀ·ḡ) and copied otherwise (``a + b`` hands both the same ḡ); later ones are added
+        out of place. So no two ``.grad`` arrays share memory, and an in-place update of
+        one never changes another.
         """
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
@@ -393,7 +394,10 @@ class Tensor(NumpyDispatch):
                 )
             adjoint = np.broadcast_to(adjoint, self.shape)  # a number as seed
         if self.grad is None:
-            self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
+            if _owns(adjoint, partials, data.dtype):
+                self.grad = adjoint  # nobody else holds it: no copy needed
+            else:
+                self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
         elif isinstance(self.grad, Tensor):
             self.grad = self.grad + adjoint
         else:
@@ -583,6 +587,18 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
 
 
 # ---- operands --------------------------------------------------------------------
+
+
+def _owns(adjoint, partials: list, dtype) -> bool:
+    """True when nothing but the backward pass holds ``adjoint``, so a leaf may keep it:
+    the sum of several partials (the pass made it), or the one partial of an op whose
+    partials are always new arrays (``fresh_grads``: MatMul, Linear). Not the seed."""
+    if type(adjoint) is not np.ndarray or adjoint.dtype != dtype:
+        return False
+    if len(partials) > 1:
+        return True
+    child = partials[0][0] if partials else None
+    return child is not None and getattr(child.op, "fresh_grads", False)
 
 
 def _operand(value, like: Tensor, where: str) -> Tensor:
