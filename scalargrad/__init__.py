@@ -57,6 +57,8 @@ __all__ = [
     "GraphvizNotFound",
     "forward_trace",
     "backward_trace",
+    "tangent_trace",
+    "TangentTrace",
     "Stepper",
 ]
 
@@ -68,6 +70,8 @@ _DISPLAY = {
     "GraphvizNotFound": "draw",
     "forward_trace": "trace",
     "backward_trace": "trace",
+    "tangent_trace": "trace",
+    "TangentTrace": "trace",
     "Stepper": "stepper",
 }
 

@@ -8,12 +8,13 @@ Both node types follow one small protocol, so one backward pass serves both:
     node.op        the op that made the node (None for an input)
     node.name      a label for drawings and traces ("" for none)
     node.requires_grad          False for constants: the walk does not enter them
-    node.accumulate_grad(g, owned)  adds one backward pass's adjoint into ``node.grad``
-                                (owned: nothing else holds g, so the node may keep it)
+    node.accumulate_grad(g, partials)  adds one backward pass's adjoint g into
+                                ``node.grad``; g is the sum of ``partials``, the
+                                (child, slot, value) terms the node received. How the
+                                node stores g (copied or not) is the node's business.
 
 An op has ``backward(g)``: given the node's full adjoint ḡ it returns one partial
-adjoint per parent slot (None where that parent needs none). An op whose partials are
-always new arrays that nothing else holds says so with ``fresh_grads = True``.
+adjoint per parent slot (None where that parent needs none).
 
 Nodes are dict keys by identity: a node type that overrides ``__eq__`` (elementwise, like
 a tensor's) keeps ``__hash__ = object.__hash__``, as PyTorch's Tensor does.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from copy import copy
 from typing import Any, NamedTuple
 
 
@@ -93,36 +95,32 @@ def backward_steps(
     ``create_graph``).
     """
     for node, adjoint, partials in _steps(root, seed, vjp):
-        yield BackwardStep(node, adjoint, tuple(PartialAdjoint(*p) for p in partials))
+        # A step is a snapshot: the node may keep its adjoint (its one partial) as its
+        # gradient, which later passes or the user may change. (A float copies for free.)
+        snapshot = copy(adjoint)
+        terms = tuple(
+            PartialAdjoint(child, slot, snapshot if value is adjoint else value)
+            for child, slot, value in partials
+        )
+        yield BackwardStep(node, snapshot, terms)
 
 
 def backward(root: Any, seed: Any = 1.0, vjp: Callable | None = None) -> None:
     """Run the whole backward pass from ``root`` (the steps of `backward_steps`)."""
-    deque(_steps(root, seed, vjp, kept=False), maxlen=0)  # consume at C speed, keep nothing
+    deque(_steps(root, seed, vjp), maxlen=0)  # consume at C speed, keep nothing
 
 
-def _steps(root, seed, vjp, kept=True):
-    """The backward pass itself, as plain tuples (named by `backward_steps`).
-
-    ``kept=False`` says that nobody keeps the steps: then an adjoint that nothing else
-    holds (a sum made here, or a term from an op with ``fresh_grads``) is handed to its
-    node as ``owned``, so the node may keep it as its gradient without a copy.
-    """
-    may_own = not kept and vjp is None
+def _steps(root, seed, vjp):
+    """The backward pass itself, as plain tuples (named by `backward_steps`)."""
     received = {root: [(None, 0, seed)]}  # node -> its partial adjoints so far
-    take = received.pop  # bound once: this loop runs for every node of every step
     for node in reversed(topological_order(root)):
-        partials = take(node, None)
+        partials = received.pop(node, None)
         if partials is None:  # reached only through constants: nothing flows here
             continue
-        child, _, adjoint = partials[0]
-        if len(partials) > 1:
-            for extra in partials[1:]:
-                adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
-            owned = may_own
-        else:
-            owned = may_own and child is not None and getattr(child.op, "fresh_grads", False)
-        node.accumulate_grad(adjoint, owned)
+        adjoint = partials[0][2]
+        for extra in partials[1:]:  # the full adjoint is the sum of the partial adjoints
+            adjoint = adjoint + extra[2]  # out of place: never alias a parent's array
+        node.accumulate_grad(adjoint, partials)
         yield node, adjoint, partials
         op = node.op
         if op is None:

@@ -1,8 +1,21 @@
-"""The ops of scalargrad: one small class each, forward and backward side by side.
+"""The ops of scalargrad: one small class each, all of its calculus side by side.
 
-``forward(*inputs)`` takes plain floats, returns the output and keeps the numbers its
-backward needs (never the output node, so graphs have no reference cycles).
-``backward(g)`` takes ḡ = ∂root/∂out and returns one partial adjoint per input.
+Every op has, adjacent, and in math in its docstring:
+
+* ``forward(*inputs)``: the output, from plain floats for a `Value` (from a dual's
+  components for forward mode); it keeps what backward and jvp need, never the output node
+  (so graphs have no reference cycles);
+* ``backward(g)``: reverse mode (the VJP): given ḡ = ∂root/∂out, one partial adjoint per
+  input;
+* ``jvp(*tangents)``: forward mode: given one tangent per input (None for an input that
+  carries none, a constant), the tangent of the output. Called after forward.
+
+The rules compute with the functions at the end of this file (`log`, `sin`, ...): on a
+number they are the ``math`` module's, with the domain checks; on a node they call its
+method. That is the part numpy's dispatch plays in vecgrad: one rule serves floats,
+`Value`s and duals, so nested duals give higher derivatives and duals over Values give
+Hessian-vector products. Branches (relu, max, the base 0 of a power) read the numbers
+through comparisons, which every node answers from its numbers.
 
 For the drawings and traces each op also says, as text, what it computes
 (``formula``: ``{0}``, ``{1}`` stand for the operands) and its local derivative with
@@ -13,6 +26,7 @@ vecgrad/ops.py is the same file over numpy arrays.
 from __future__ import annotations
 
 import math
+import numbers
 
 
 class Op:
@@ -23,6 +37,11 @@ class Op:
     formula = ""  # the forward computation, e.g. "ln({0})"
     local: tuple = ()  # ∂out/∂operand for each slot, e.g. ("1/{0}",)
 
+    @property
+    def name(self) -> str:
+        """The op's name in error messages: ``mul``, ``pow``."""
+        return type(self).__name__.lower()
+
     def __repr__(self) -> str:
         return type(self).__name__ + "()"
 
@@ -31,7 +50,7 @@ class Op:
 
 
 class Add(Op):
-    """out = x + y;  x̄ = ḡ,  ȳ = ḡ  (add distributes the gradient)"""
+    """out = x + y;  x̄ = ḡ,  ȳ = ḡ  (add distributes the gradient);  ȯut = ẋ + ẏ"""
 
     __slots__ = ()
     symbol, formula, local = "+", "{0} + {1}", ("1", "1")
@@ -42,9 +61,12 @@ class Add(Op):
     def backward(self, g):
         return g, g
 
+    def jvp(self, dx, dy):
+        return _sum(dx, dy)
+
 
 class Sub(Op):
-    """out = x − y;  x̄ = ḡ,  ȳ = −ḡ"""
+    """out = x − y;  x̄ = ḡ,  ȳ = −ḡ;  ȯut = ẋ − ẏ"""
 
     __slots__ = ()
     symbol, formula, local = "−", "{0} − {1}", ("1", "−1")
@@ -55,9 +77,12 @@ class Sub(Op):
     def backward(self, g):
         return g, -g
 
+    def jvp(self, dx, dy):
+        return _sum(dx, _times(dy, -1.0))
+
 
 class Mul(Op):
-    """out = x·y;  x̄ = ḡ·y,  ȳ = ḡ·x  (multiply swaps and scales)"""
+    """out = x·y;  x̄ = ḡ·y,  ȳ = ḡ·x  (multiply swaps and scales);  ȯut = ẋ·y + x·ẏ"""
 
     __slots__ = ("x", "y")
     symbol, formula, local = "×", "{0} × {1}", ("{1}", "{0}")
@@ -69,25 +94,42 @@ class Mul(Op):
     def backward(self, g):
         return g * self.y, g * self.x
 
+    def jvp(self, dx, dy):
+        return _sum(_times(dx, self.y), _times(dy, self.x))
+
 
 class Div(Op):
-    """out = x / y;  x̄ = ḡ/y,  ȳ = −ḡ·x/y²"""
+    """out = x / y;  x̄ = ḡ/y,  ȳ = −(ḡ/y)·out;  ȯut = (ẋ − out·ẏ)/y
 
-    __slots__ = ("x", "y")
+    Never −ḡ·x/y²: y² underflows (1e-170²) where every factor of the answer is a
+    representable number.
+    """
+
+    __slots__ = ("y", "out")
     symbol, formula, local = "/", "{0} / {1}", ("1/{1}", "−{0}/{1}²")
 
     def forward(self, x, y):
-        if y == 0:
+        if _is_zero(y):
             raise ZeroDivisionError(f"div: division by zero in {x!r} / {y!r}")
-        self.x, self.y = x, y
-        return x / y
+        self.y = y
+        self.out = x / y
+        return self.out
 
     def backward(self, g):
-        return g / self.y, -g * self.x / (self.y * self.y)
+        g_over_y = g / self.y
+        return g_over_y, -g_over_y * self.out
+
+    def jvp(self, dx, dy):
+        return _sum(dx, _times(dy, -self.out)) / self.y
 
 
 class Power(Op):
-    """out = x^y with both operands nodes;  x̄ = ḡ·y·x^(y−1),  ȳ = ḡ·x^y·ln x"""
+    """out = x^y with both operands nodes;  x̄ = ḡ·y·x^(y−1),  ȳ = ḡ·out·ln x;
+    ȯut = y·x^(y−1)·ẋ + out·ln x·ẏ
+
+    At x = 0, as PyTorch: y·x^(y−1) is +∞ for 0 < y < 1 (√x at 0), 0 for y = 0 or y > 1;
+    out·ln x is 0 (its limit as x → 0⁺).
+    """
 
     __slots__ = ("x", "y", "out")
     symbol, formula, local = "^", "{0}^{1}", ("{1}·{0}^({1}−1)", "{0}^{1}·ln({0})")
@@ -95,60 +137,260 @@ class Power(Op):
     def forward(self, x, y):
         if x < 0:
             raise ValueError(
-                f"pow: base {x!r} is negative; x ** y with y a Value needs x ≥ 0 "
+                f"pow: base {x!r} is negative; x ** y with y a node needs x ≥ 0 "
                 "(ln x appears in ∂/∂y)"
             )
-        self.x, self.y, self.out = x, y, _pow("pow", x, y)
+        self.x, self.y, self.out = x, y, _power(x, y)
         return self.out
 
     def backward(self, g):
-        x, y = self.x, self.y
-        # At x = 0, x^y·ln x → 0 as x → 0⁺ for y > 0: the same convention as PyTorch.
-        d_exponent = g * self.out * math.log(x) if x > 0 else 0.0
-        d_base = g * y * _pow("pow", x, y - 1) if (x != 0 or y >= 1) else 0.0
-        return d_base, d_exponent
+        d_base, d_exponent = self._partials()
+        return g * d_base, g * d_exponent
+
+    def jvp(self, dx, dy):
+        d_base, d_exponent = self._partials()
+        return _sum(_along(dx, d_base), _times(dy, d_exponent))
+
+    def _partials(self) -> tuple:
+        """(∂out/∂x, ∂out/∂y)."""
+        x = self.x
+        return _power_slope(x, self.y), (self.out * log(x) if x > 0 else 0.0)
 
 
 class Maximum(Op):
     """out = max(x, y);  the larger input gets ḡ, the other 0; a tie splits ḡ/2 each
-    (the "router" gate, as PyTorch's ``maximum``)"""
+    (the "router" gate, as PyTorch's ``maximum``);  ȯut = the winner's tangent (the mean
+    of both on a tie)"""
 
-    __slots__ = ("x", "y")
+    __slots__ = ("share",)  # ∂out/∂x: 1 where x won, ½ on a tie, 0 where y won
     symbol, formula = "max", "max({0}, {1})"
     local = ("[{0} > {1}]", "[{1} > {0}]")
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x if x >= y else y
+        self.share = _share(x, y)
+        return x if self.share else y
 
     def backward(self, g):
-        if self.x == self.y:
-            return g * 0.5, g * 0.5
-        return (g, 0.0) if self.x > self.y else (0.0, g)
+        return g * self.share, g * (1.0 - self.share)
+
+    def jvp(self, dx, dy):
+        return _sum(_times(dx, self.share), _times(dy, 1.0 - self.share))
 
 
 class Minimum(Op):
-    """out = min(x, y);  the smaller input gets ḡ, the other 0; a tie splits ḡ/2 each"""
+    """out = min(x, y);  the smaller input gets ḡ, the other 0; a tie splits ḡ/2 each;
+    ȯut = the winner's tangent (the mean of both on a tie)"""
 
-    __slots__ = ("x", "y")
+    __slots__ = ("share",)  # ∂out/∂x: 1 where x won, ½ on a tie, 0 where y won
     symbol, formula = "min", "min({0}, {1})"
     local = ("[{0} < {1}]", "[{1} < {0}]")
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x if x <= y else y
+        self.share = _share(y, x)
+        return x if self.share else y
 
     def backward(self, g):
-        if self.x == self.y:
-            return g * 0.5, g * 0.5
-        return (g, 0.0) if self.x < self.y else (0.0, g)
+        return g * self.share, g * (1.0 - self.share)
+
+    def jvp(self, dx, dy):
+        return _sum(_times(dx, self.share), _times(dy, 1.0 - self.share))
 
 
-# ---- n-ary -----------------------------------------------------------------
+# ---- unary -----------------------------------------------------------------
 
 
-class Sum(Op):
-    """out = x₁ + x₂ + … + xₙ;  x̄ᵢ = ḡ for every i
+class Neg(Op):
+    """out = −x;  x̄ = −ḡ;  ȯut = −ẋ"""
+
+    __slots__ = ()
+    symbol, formula, local = "−", "−{0}", ("−1",)
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+    def jvp(self, dx):
+        return -dx
+
+
+class Pow(Op):
+    """out = x^k for a constant k;  x̄ = ḡ·k·x^(k−1);  ȯut = k·x^(k−1)·ẋ
+
+    At x = 0, as PyTorch: k·x^(k−1) is +∞ for 0 < k < 1 (√x at 0), 0 for k = 0 or k > 1.
+    """
+
+    __slots__ = ("exponent", "x")
+    local = ("k·{0}^(k−1)",)
+
+    def __init__(self, exponent: float):
+        self.exponent = exponent
+
+    @property
+    def symbol(self) -> str:
+        return f"^{number_text(self.exponent)}"
+
+    @property
+    def formula(self) -> str:
+        return "{0}^" + number_text(self.exponent)
+
+    def forward(self, x):
+        self.x = x
+        return _power(x, self.exponent)
+
+    def backward(self, g):
+        return (g * _power_slope(self.x, self.exponent),)
+
+    def jvp(self, dx):
+        return _along(dx, _power_slope(self.x, self.exponent))
+
+    def __repr__(self) -> str:
+        return f"Pow({self.exponent!r})"
+
+
+class Log(Op):
+    """out = ln x;  x̄ = ḡ/x;  ȯut = ẋ/x"""
+
+    __slots__ = ("x",)
+    symbol, formula, local = "ln", "ln({0})", ("1/{0}",)
+
+    def forward(self, x):
+        self.x = x
+        return log(x)
+
+    def backward(self, g):
+        return (g / self.x,)
+
+    def jvp(self, dx):
+        return dx / self.x
+
+
+class Exp(Op):
+    """out = eˣ;  x̄ = ḡ·eˣ = ḡ·out;  ȯut = out·ẋ"""
+
+    __slots__ = ("out",)
+    symbol, formula, local = "exp", "exp({0})", ("exp({0})",)
+
+    def forward(self, x):
+        self.out = exp(x)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+    def jvp(self, dx):
+        return dx * self.out
+
+
+class Sin(Op):
+    """out = sin x;  x̄ = ḡ·cos x;  ȯut = cos x·ẋ"""
+
+    __slots__ = ("x",)
+    symbol, formula, local = "sin", "sin({0})", ("cos({0})",)
+
+    def forward(self, x):
+        self.x = x
+        return sin(x)
+
+    def backward(self, g):
+        return (g * cos(self.x),)
+
+    def jvp(self, dx):
+        return dx * cos(self.x)
+
+
+class Cos(Op):
+    """out = cos x;  x̄ = −ḡ·sin x;  ȯut = −sin x·ẋ"""
+
+    __slots__ = ("x",)
+    symbol, formula, local = "cos", "cos({0})", ("−sin({0})",)
+
+    def forward(self, x):
+        self.x = x
+        return cos(x)
+
+    def backward(self, g):
+        return (-g * sin(self.x),)
+
+    def jvp(self, dx):
+        return -dx * sin(self.x)
+
+
+class Tanh(Op):
+    """out = tanh x;  x̄ = ḡ·(1 − out²);  ȯut = (1 − out²)·ẋ"""
+
+    __slots__ = ("out",)
+    symbol, formula, local = "tanh", "tanh({0})", ("1 − tanh²({0})",)
+
+    def forward(self, x):
+        self.out = tanh(x)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1.0 - self.out * self.out),)
+
+    def jvp(self, dx):
+        return dx * (1.0 - self.out * self.out)
+
+
+class Sigmoid(Op):
+    """out = σ(x) = 1/(1 + e⁻ˣ);  x̄ = ḡ·out·(1 − out);  ȯut = out·(1 − out)·ẋ"""
+
+    __slots__ = ("out",)
+    symbol, formula, local = "σ", "σ({0})", ("σ({0})·(1 − σ({0}))",)
+
+    def forward(self, x):
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out * (1.0 - self.out),)
+
+    def jvp(self, dx):
+        return dx * (self.out * (1.0 - self.out))
+
+
+class ReLU(Op):
+    """out = max(x, 0);  x̄ = ḡ where x > 0, else 0 (0 at x = 0, as PyTorch);
+    ȯut = ẋ where x > 0, else 0"""
+
+    __slots__ = ("positive",)
+    symbol, formula, local = "relu", "relu({0})", ("[{0} > 0]",)
+
+    def forward(self, x):
+        self.positive = x > 0
+        return x if self.positive else 0.0
+
+    def backward(self, g):
+        return (g if self.positive else 0.0,)
+
+    def jvp(self, dx):
+        return dx if self.positive else 0.0
+
+
+class Abs(Op):
+    """out = |x|;  x̄ = ḡ·sign(x) (0 at x = 0, as PyTorch);  ȯut = sign(x)·ẋ"""
+
+    __slots__ = ("sign",)
+    symbol, formula, local = "abs", "|{0}|", ("sign({0})",)
+
+    def forward(self, x):
+        self.sign = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+        return abs(x)
+
+    def backward(self, g):
+        return (g * self.sign,)
+
+    def jvp(self, dx):
+        return dx * self.sign
+
+
+# ---- n-ary (scalargrad only: vecgrad adds whole arrays, with its Sum reduction) -----
+
+
+class Summation(Op):
+    """out = x₁ + x₂ + … + xₙ;  x̄ᵢ = ḡ for every i;  ȯut = ẋ₁ + … + ẋₙ
 
     One node where a chain of + would make n − 1 (a neuron's Σ wᵢxᵢ + b). It adds left to
     right, so it rounds exactly like the chain it replaces.
@@ -167,6 +409,9 @@ class Sum(Op):
     def backward(self, g):
         return (g,) * self.n
 
+    def jvp(self, *dxs):
+        return _sum(*dxs)
+
     @property
     def formula(self) -> str:
         return " + ".join(f"{{{i}}}" for i in range(self.n))
@@ -177,7 +422,8 @@ class Sum(Op):
 
 
 class Dot(Op):
-    """out = w₁·x₁ + … + wₙ·xₙ (operands w₁…wₙ, x₁…xₙ);  w̄ᵢ = ḡ·xᵢ,  x̄ᵢ = ḡ·wᵢ
+    """out = w₁·x₁ + … + wₙ·xₙ (operands w₁…wₙ, x₁…xₙ);  w̄ᵢ = ḡ·xᵢ,  x̄ᵢ = ḡ·wᵢ;
+    ȯut = Σ ẇᵢ·xᵢ + wᵢ·ẋᵢ
 
     A neuron's weighted sum as one node instead of n products and n − 1 sums: the same
     chain rule, a quarter of the nodes (nn.Neuron uses it).
@@ -197,6 +443,14 @@ class Dot(Op):
     def backward(self, g):
         return tuple(g * x for x in self.xs) + tuple(g * w for w in self.ws)
 
+    def jvp(self, *tangents):
+        n = len(self.ws)
+        dws, dxs = tangents[:n], tangents[n:]
+        return _sum(
+            *(_times(dw, x) for dw, x in zip(dws, self.xs)),
+            *(_times(dx, w) for dx, w in zip(dxs, self.ws)),
+        )
+
     @property
     def formula(self) -> str:
         n = len(self.ws)
@@ -208,180 +462,168 @@ class Dot(Op):
         return tuple(f"{{{n + i}}}" for i in range(n)) + tuple(f"{{{i}}}" for i in range(n))
 
 
-# ---- unary -----------------------------------------------------------------
+# ---- the rules' helpers ----------------------------------------------------------
 
 
-class Neg(Op):
-    """out = −x;  x̄ = −ḡ"""
-
-    __slots__ = ()
-    symbol, formula, local = "−", "−{0}", ("−1",)
-
-    def forward(self, x):
-        return -x
-
-    def backward(self, g):
-        return (-g,)
+def _times(tangent, factor):
+    """One operand's term of a tangent, tangent·factor; None when it carries none."""
+    return None if tangent is None else tangent * factor
 
 
-class Pow(Op):
-    """out = x^k for a constant k;  x̄ = ḡ·k·x^(k−1)"""
-
-    __slots__ = ("exponent", "x")
-    local = ("k·{0}^(k−1)",)
-
-    def __init__(self, exponent: float):
-        self.exponent = exponent
-
-    @property
-    def symbol(self) -> str:
-        return f"^{_number(self.exponent)}"
-
-    @property
-    def formula(self) -> str:
-        return "{0}^" + _number(self.exponent)
-
-    def forward(self, x):
-        self.x = x
-        return _pow("pow", x, self.exponent)
-
-    def backward(self, g):
-        k = self.exponent
-        if k == 0:
-            return (0.0,)
-        return (g * k * _pow("pow", self.x, k - 1),)
-
-    def __repr__(self) -> str:
-        return f"Pow({self.exponent!r})"
+def _sum(*terms):
+    """The sum of the terms that are not None (an output tangent; jvp gets at least one)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
 
 
-class Log(Op):
-    """out = ln x;  x̄ = ḡ/x"""
-
-    __slots__ = ("x",)
-    symbol, formula, local = "ln", "ln({0})", ("1/{0}",)
-
-    def forward(self, x):
-        if x <= 0:
-            raise ValueError(f"log: input must be positive, got {x!r}")
-        self.x = x
-        return math.log(x)
-
-    def backward(self, g):
-        return (g / self.x,)
+def _along(tangent, slope):
+    """tangent·slope where the slope may be +∞ (a power at base 0): a tangent of 0 moves
+    nothing, so it contributes 0 there, not ∞·0 = NaN."""
+    if tangent is None or (slope == math.inf and _is_zero(tangent)):
+        return None if tangent is None else 0.0
+    return tangent * slope
 
 
-class Exp(Op):
-    """out = eˣ;  x̄ = ḡ·eˣ = ḡ·out"""
-
-    __slots__ = ("out",)
-    symbol, formula, local = "exp", "exp({0})", ("exp({0})",)
-
-    def forward(self, x):
-        try:
-            self.out = math.exp(x)
-        except OverflowError:
-            raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
-        return self.out
-
-    def backward(self, g):
-        return (g * self.out,)
+def _is_zero(x) -> bool:
+    """x = 0, read through comparisons (a node's ``==`` is identity, as a dict key)."""
+    return not (x < 0 or x > 0)
 
 
-class Sin(Op):
-    """out = sin x;  x̄ = ḡ·cos x"""
+def _share(winner, loser) -> float:
+    """1 where ``winner`` is strictly ahead, ½ on a tie, 0 elsewhere: who gets ḡ."""
+    return 1.0 if winner > loser else 0.0 if winner < loser else 0.5
 
-    __slots__ = ("x",)
-    symbol, formula, local = "sin", "sin({0})", ("cos({0})",)
 
-    def forward(self, x):
-        self.x = x
+def _power_slope(x, k):
+    """k·x^(k−1) = ∂(x^k)/∂x, never raising at x = 0: there 0 for k = 0 or k > 1, 1 for
+    k = 1 and +∞ for 0 < k < 1, as IEEE arithmetic and PyTorch say (k < 0 fails forward)."""
+    if _is_zero(x):
+        if _is_zero(k) or k > 1:
+            return 0.0
+        return 1.0 if not k < 1 else math.inf
+    return k * _power(x, k - 1)
+
+
+# ---- the math the rules compute with: floats, or a node's own method ---------------
+
+
+def real(x, where: str) -> float:
+    """``x`` as a float, or a TypeError/ValueError naming ``where`` and the value."""
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        value = float(x)
+        if math.isnan(value):
+            raise ValueError(f"{where}: got NaN, which has no derivative to follow")
+        return value
+    if isinstance(x, bool):
+        raise TypeError(f"{where}: expected a real number, got the bool {x!r}")
+    raise TypeError(f"{where}: expected a real number, got {type(x).__name__} {x!r}")
+
+
+def is_number(x) -> bool:
+    """True for a plain real number (a float, an int, a numpy scalar), not a node."""
+    return type(x) is float or isinstance(x, numbers.Real)
+
+
+# Each starts with a Value's own case, a float, which is the hot path of every graph.
+
+
+def log(x):
+    """ln x: ``x.log()`` for a node; for a number, a float (an error for x ≤ 0)."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.log()
+        x = real(x, "log")
+    if x <= 0:
+        raise ValueError(f"log: input must be positive, got {x!r}")
+    return math.log(x)
+
+
+def exp(x):
+    """eˣ: ``x.exp()`` for a node; for a number, a float (an error where it overflows)."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.exp()
+        x = real(x, "exp")
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
+
+
+def sin(x):
+    """sin x: ``x.sin()`` for a node, a float for a number."""
+    if type(x) is float:
         return math.sin(x)
-
-    def backward(self, g):
-        return (g * math.cos(self.x),)
+    return math.sin(real(x, "sin")) if is_number(x) else x.sin()
 
 
-class Cos(Op):
-    """out = cos x;  x̄ = −ḡ·sin x"""
-
-    __slots__ = ("x",)
-    symbol, formula, local = "cos", "cos({0})", ("−sin({0})",)
-
-    def forward(self, x):
-        self.x = x
+def cos(x):
+    """cos x: ``x.cos()`` for a node, a float for a number."""
+    if type(x) is float:
         return math.cos(x)
-
-    def backward(self, g):
-        return (-g * math.sin(self.x),)
+    return math.cos(real(x, "cos")) if is_number(x) else x.cos()
 
 
-class Tanh(Op):
-    """out = tanh x;  x̄ = ḡ·(1 − out²)"""
-
-    __slots__ = ("out",)
-    symbol, formula, local = "tanh", "tanh({0})", ("1 − tanh²({0})",)
-
-    def forward(self, x):
-        self.out = math.tanh(x)
-        return self.out
-
-    def backward(self, g):
-        return (g * (1.0 - self.out * self.out),)
+def tanh(x):
+    """tanh x: ``x.tanh()`` for a node, a float for a number."""
+    if type(x) is float:
+        return math.tanh(x)
+    return math.tanh(real(x, "tanh")) if is_number(x) else x.tanh()
 
 
-class Sigmoid(Op):
-    """out = σ(x) = 1/(1 + e⁻ˣ);  x̄ = ḡ·out·(1 − out)"""
-
-    __slots__ = ("out",)
-    symbol, formula, local = "σ", "σ({0})", ("σ({0})·(1 − σ({0}))",)
-
-    def forward(self, x):
-        # Two branches so that exp never overflows, whatever the sign of x.
-        if x >= 0:
-            self.out = 1.0 / (1.0 + math.exp(-x))
-        else:
-            z = math.exp(x)
-            self.out = z / (1.0 + z)
-        return self.out
-
-    def backward(self, g):
-        return (g * self.out * (1.0 - self.out),)
+def sigmoid(x):
+    """σ(x) = 1/(1 + e⁻ˣ): ``x.sigmoid()`` for a node, a float (never overflowing) for a
+    number."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.sigmoid()
+        x = real(x, "sigmoid")
+    # Two branches so that exp never overflows, whatever the sign of x.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
-class ReLU(Op):
-    """out = max(x, 0);  x̄ = ḡ where x > 0, else 0 (0 at x = 0, as PyTorch)"""
-
-    __slots__ = ("x",)
-    symbol, formula, local = "relu", "relu({0})", ("[{0} > 0]",)
-
-    def forward(self, x):
-        self.x = x
-        return x if x > 0 else 0.0
-
-    def backward(self, g):
-        return (g if self.x > 0 else 0.0,)
+def relu(x):
+    """max(x, 0): ``x.relu()`` for a node, a float for a number."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.relu()
+        x = real(x, "relu")
+    return x if x > 0 else 0.0
 
 
-class Abs(Op):
-    """out = |x|;  x̄ = ḡ·sign(x) (0 at x = 0, as PyTorch)"""
-
-    __slots__ = ("x",)
-    symbol, formula, local = "abs", "|{0}|", ("sign({0})",)
-
-    def forward(self, x):
-        self.x = x
-        return abs(x)
-
-    def backward(self, g):
-        return (g if self.x > 0 else -g if self.x < 0 else 0.0,)
+def maximum(a, b):
+    """max(a, b): a node's ``maximum`` when either is one (a tie splits ḡ), else a float."""
+    if not is_number(a):
+        return a.maximum(b)
+    if not is_number(b):
+        return b.maximum(a)  # symmetric: the node's method may take the number
+    a, b = real(a, "maximum"), real(b, "maximum")
+    return a if a >= b else b
 
 
-# ---- helpers ---------------------------------------------------------------
+def minimum(a, b):
+    """min(a, b): a node's ``minimum`` when either is one (a tie splits ḡ), else a float."""
+    if not is_number(a):
+        return a.minimum(b)
+    if not is_number(b):
+        return b.minimum(a)
+    a, b = real(a, "minimum"), real(b, "minimum")
+    return a if a <= b else b
+
+
+def _power(x, k):
+    """x ** k for numbers (checked by `_pow`) or nodes."""
+    return _pow("pow", x, k) if is_number(x) and is_number(k) else x**k
 
 
 def _pow(op_name: str, x: float, k: float) -> float:
-    """x ** k as a real number, or a clear error naming the op and the values."""
+    """x ** k of two numbers as a real float, or a clear error naming the op and values."""
     if x == 0 and k < 0:
         raise ZeroDivisionError(f"{op_name}: 0 ** {k!r} divides by zero")
     if x < 0 and not float(k).is_integer():
@@ -392,6 +634,6 @@ def _pow(op_name: str, x: float, k: float) -> float:
         raise OverflowError(f"{op_name}: {x!r} ** {k!r} is too large for a float") from None
 
 
-def _number(k: float) -> str:
+def number_text(k: float) -> str:
     """A constant as the lecture writes it: 2 rather than 2.0."""
     return str(int(k)) if float(k).is_integer() else repr(k)

@@ -1,13 +1,11 @@
 """`Value`: one real number, the op that made it, and its gradient.
 
 Every arithmetic method names its op explicitly (``__mul__`` → ``Mul``), so
-``grep Mul`` finds everything. vecgrad/tensor.py is the same file over arrays.
+``grep Mul`` finds everything; `apply_op` is the one place where nodes are made.
+vecgrad/tensor.py is the same file over arrays.
 """
 
 from __future__ import annotations
-
-import math
-import numbers
 
 from . import ops
 from .autodiff import backward, backward_steps
@@ -36,17 +34,14 @@ class Value:
             raise TypeError(f"Value: name must be a str, got {type(name).__name__}")
         self.name = name
 
-    # ---- building the graph ------------------------------------------------
-    # Internal constructors skip the public checks: the op already made the float.
-
-    @staticmethod
-    def _from_op(op: ops.Op, data: float, parents: tuple) -> Value:
-        out = Value.__new__(Value)
+    @classmethod
+    def _node(cls, data: float, op: ops.Op | None, parents: tuple) -> Value:
+        """Build a node without the public checks: the op already made the float."""
+        out = cls.__new__(cls)
         out.data, out.grad, out.parents, out.op, out.name = data, 0.0, parents, op, ""
         return out
 
-    def _unary(self, op: ops.Op) -> Value:
-        return Value._from_op(op, op.forward(self.data), (self,))
+    # ---- building the graph ------------------------------------------------
 
     def _binary(self, op: ops.Op, other, other_first: bool = False) -> Value:
         """Apply a two-operand op; ``other_first`` for the reflected dunders (2 - x)."""
@@ -54,8 +49,7 @@ class Value:
             if getattr(other, "lifts_values", False):  # a Dual over Values: let it combine
                 return NotImplemented
             other = Constant(other, op)
-        x, y = (other, self) if other_first else (self, other)
-        return Value._from_op(op, op.forward(x.data, y.data), (x, y))
+        return apply_op(op, other, self) if other_first else apply_op(op, self, other)
 
     def __add__(self, other):
         return self._binary(ops.Add(), other)
@@ -84,48 +78,65 @@ class Value:
     def __pow__(self, exponent):
         if isinstance(exponent, Value):
             return self._binary(ops.Power(), exponent)
-        return self._unary(ops.Pow(_checked_float(exponent, "pow")))
+        if getattr(exponent, "lifts_values", False):
+            return NotImplemented
+        return apply_op(ops.Pow(_checked_float(exponent, "pow")), self)
 
     def __rpow__(self, base):
         return self._binary(ops.Power(), base, other_first=True)
 
     def __neg__(self):
-        return self._unary(ops.Neg())
+        return apply_op(ops.Neg(), self)
 
     def log(self) -> Value:
         """ln(self); raises ValueError for a non-positive input."""
-        return self._unary(ops.Log())
+        return apply_op(ops.Log(), self)
 
     def exp(self) -> Value:
-        return self._unary(ops.Exp())
+        return apply_op(ops.Exp(), self)
 
     def sin(self) -> Value:
-        return self._unary(ops.Sin())
+        return apply_op(ops.Sin(), self)
 
     def cos(self) -> Value:
-        return self._unary(ops.Cos())
+        return apply_op(ops.Cos(), self)
 
     def tanh(self) -> Value:
-        return self._unary(ops.Tanh())
+        return apply_op(ops.Tanh(), self)
 
     def sigmoid(self) -> Value:
-        return self._unary(ops.Sigmoid())
+        return apply_op(ops.Sigmoid(), self)
 
     def relu(self) -> Value:
-        return self._unary(ops.ReLU())
+        return apply_op(ops.ReLU(), self)
 
     def abs(self) -> Value:
-        return self._unary(ops.Abs())
+        return apply_op(ops.Abs(), self)
 
-    def max(self, other) -> Value:
-        """The larger of self and other; on a tie each gets half the gradient."""
+    def maximum(self, other) -> Value:
+        """The larger of self and other (as ``torch.maximum``); a tie splits the gradient."""
         return self._binary(ops.Maximum(), other)
 
-    def min(self, other) -> Value:
-        """The smaller of self and other; on a tie each gets half the gradient."""
+    def minimum(self, other) -> Value:
+        """The smaller of self and other (as ``torch.minimum``); a tie splits the gradient."""
         return self._binary(ops.Minimum(), other)
 
     __abs__ = abs
+
+    # ---- comparisons read the numbers: piecewise constant, so no gradient ----
+    # (``==`` stays identity: nodes are dict keys. Ops branch on these: relu, max.)
+
+    def __lt__(self, other) -> bool:
+        return self.data < _number_of(other)
+
+    def __le__(self, other) -> bool:
+        return self.data <= _number_of(other)
+
+    def __gt__(self, other) -> bool:
+        return self.data > _number_of(other)
+
+    def __ge__(self, other) -> bool:
+        return self.data >= _number_of(other)
 
     # ---- reverse mode ------------------------------------------------------
 
@@ -143,8 +154,8 @@ class Value:
         """Run the backward pass one node at a time (see `scalargrad.backward_steps`)."""
         return backward_steps(self, seed=1.0)
 
-    def accumulate_grad(self, adjoint: float, owned: bool = False) -> None:
-        """Node protocol: add one backward pass's adjoint into ``grad`` (a float: owned or not)."""
+    def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:
+        """Node protocol: add one backward pass's adjoint into ``grad``."""
         self.grad += adjoint
 
     def zero_grad(self) -> None:
@@ -157,6 +168,8 @@ class Value:
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Value as its graph; None (so the text repr) without ``dot``."""
+        # Imported when Jupyter asks, not with the engine: the display layer is above it
+        # (it imports graphviz) and the engine must run without it.
         from .display.draw import repr_svg
 
         return repr_svg(self)
@@ -192,23 +205,24 @@ class Constant(Value):
         where = type(op).__name__.lower() if op is not None else "Value"
         self.data = _checked_float(data, where)
         self.grad, self.parents, self.op = 0.0, (), None
-        self.name = ops._number(self.data)
+        self.name = ops.number_text(self.data)
 
-    def accumulate_grad(self, adjoint: float, owned: bool = False) -> None:  # pragma: no cover
+    def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:  # pragma: no cover
         pass
+
+
+def apply_op(op: ops.Op, *inputs: Value) -> Value:
+    """Return ``op`` applied to Values as a graph node: the one place where nodes are made."""
+    return Value._node(op.forward(*[x.data for x in inputs]), op, inputs)
 
 
 def _checked_float(data, where: str) -> float:
     """``data`` as a float, or a TypeError/ValueError that names ``where`` and the value."""
     if isinstance(data, Value):
         raise TypeError(f"{where}: got a Value where a plain number is needed: {data!r}")
-    if isinstance(data, numbers.Real) and not isinstance(data, bool):
-        value = float(data)
-        if math.isnan(value):
-            raise ValueError(f"{where}: got NaN, which has no derivative to follow")
-        return value
-    if isinstance(data, bool):
-        raise TypeError(f"{where}: expected a real number, got the bool {data!r}")
-    raise TypeError(
-        f"{where}: expected a real number (int or float), got {type(data).__name__} {data!r}"
-    )
+    return ops.real(data, where)
+
+
+def _number_of(other):
+    """The number to compare with: a Value's data; anything else as it is."""
+    return other.data if isinstance(other, Value) else other

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from vecgrad import functional as F
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,89 @@ OPS = [
 ]
 
 OPS_BY_NAME = {case.name: case for case in OPS}
+
+
+# ---- ops of whole arrays (vecgrad only): fixed shapes, one namespace per engine ---------
+
+
+@dataclass(frozen=True)
+class ArrayCase:
+    name: str
+    shapes: tuple  # one shape per operand
+    apply: Callable  # apply(ns, *operands) -> result, ns from array_namespace(...)
+    low: float = -3.0
+    high: float = 3.0
+    dual: bool = True  # runs through forward mode too (vecgrad.forward.Dual)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ARRAY_OPS = [
+    ArrayCase("matmul", ((3, 4), (4, 2)), lambda ns, x, w: ns.matmul(x, w)),
+    ArrayCase("matmul_vector", ((4,), (4, 2)), lambda ns, x, w: ns.matmul(x, w)),
+    ArrayCase("matmul_batched", ((2, 3, 4), (4, 5)), lambda ns, x, w: ns.matmul(x, w)),
+    ArrayCase("linear", ((3, 4), (4, 2), (2,)), lambda ns, x, w, b: ns.linear(x, w, b)),
+    ArrayCase("sum_all", ((3, 4),), lambda ns, x: ns.sum(x, None)),
+    ArrayCase("sum_axis", ((3, 4),), lambda ns, x: ns.sum(x, 1)),
+    ArrayCase("mean_axis", ((3, 4, 2),), lambda ns, x: ns.mean(x, (0, 2))),
+    ArrayCase("max_axis", ((3, 4),), lambda ns, x: ns.amax(x, 0)),
+    ArrayCase("reshape", ((3, 4),), lambda ns, x: ns.reshape(x, (2, 6)) * 1.5),
+    ArrayCase("transpose", ((3, 4, 2),), lambda ns, x: ns.permute(x, (2, 0, 1)) * 1.5),
+    ArrayCase("getitem_slice", ((4, 5),), lambda ns, x: x[1:3, ::2] * 2.0),
+    ArrayCase("getitem_repeat", ((4, 3),), lambda ns, x: x[ns.index([0, 2, 0])] * 2.0),
+    ArrayCase("concatenate", ((2, 3), (4, 3)), lambda ns, x, y: ns.cat([x, y * 2.0], 0)),
+    ArrayCase("stack", ((2, 3), (2, 3)), lambda ns, x, y: ns.stack([x, y * 2.0], 1)),
+    ArrayCase("softmax", ((3, 5),), lambda ns, x: ns.softmax(x, -1)),
+    ArrayCase("softmax_axis0", ((3, 5),), lambda ns, x: ns.softmax(x, 0)),
+    ArrayCase("log_softmax", ((3, 5),), lambda ns, x: ns.log_softmax(x, -1)),
+    ArrayCase(
+        "cross_entropy",
+        ((4, 5),),
+        lambda ns, z: ns.cross_entropy(z, ns.index([1, 0, 4, 1])),
+        dual=False,  # a loss for reverse mode: forward mode has no cross_entropy function
+    ),
+    ArrayCase(
+        "mlp_layer",
+        ((3, 4), (4, 2)),
+        lambda ns, x, w: ns.sum(ns.matmul(x, w).tanh() * ns.matmul(x, w).sigmoid(), None),
+    ),
+]
+
+
+def array_namespace(kind: str, module):
+    """The functions ARRAY_OPS use, for ``kind`` "vecgrad", "dual" or "torch" (``module``
+    is vecgrad, vecgrad.forward or torch), each under one name."""
+    if kind == "torch":
+        torch = module
+        return SimpleNamespace(
+            matmul=torch.matmul,
+            linear=lambda x, w, b: x @ w + b,
+            sum=lambda x, axis: x.sum() if axis is None else x.sum(dim=axis),
+            mean=lambda x, axis: x.mean(dim=axis),
+            amax=lambda x, axis: x.amax(dim=axis),
+            reshape=lambda x, shape: x.reshape(shape),
+            permute=lambda x, axes: x.permute(axes),
+            index=lambda i: torch.tensor(i),
+            cat=torch.cat,
+            stack=torch.stack,
+            softmax=torch.softmax,
+            log_softmax=torch.log_softmax,
+            cross_entropy=torch.nn.functional.cross_entropy,
+        )
+    forward = kind == "dual"
+    return SimpleNamespace(
+        matmul=module.matmul,
+        linear=(lambda x, w, b: x @ w + b) if forward else F.linear,
+        sum=lambda x, axis: x.sum(axis),
+        mean=lambda x, axis: x.mean(axis),
+        amax=lambda x, axis: x.max(axis),
+        reshape=lambda x, shape: x.reshape(shape),
+        permute=lambda x, axes: x.transpose(axes),
+        index=np.array,
+        cat=module.concatenate,
+        stack=module.stack,
+        softmax=module.softmax if forward else F.softmax,
+        log_softmax=module.log_softmax if forward else F.log_softmax,
+        cross_entropy=F.cross_entropy,
+    )

@@ -100,3 +100,72 @@ def test_every_package_folder_is_a_package():
         and not (folder / "__init__.py").exists()
     ]
     assert not missing, missing
+
+
+def _import_edges(path) -> set[str]:
+    """The project modules a file imports, anywhere in it: ``from .ops import Op`` is an edge
+    to ops, ``from . import ops`` an edge to ops (not to the package that holds it)."""
+    package = path.relative_to(REPO).with_suffix("").parts[:-1]
+    if path.name == "__init__.py":
+        package = path.relative_to(REPO).parts[:-1]
+    modules = _project_modules()
+    edges = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            edges.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                name = f"{module}.{alias.name}"
+                edges.add(name if name in modules else module)
+    return {name for name in edges if name in modules}
+
+
+def _project_modules() -> dict:
+    """Module name → path, for every module of scalargrad and vecgrad."""
+    modules = {}
+    for package in ("scalargrad", "vecgrad"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def test_no_import_cycles_among_the_library_modules():
+    """No library module imports itself through others, not even from inside a function (a
+    cycle dodged by an import at call time is still a cycle). The one exception: Value's
+    and Tensor's ``_repr_svg_`` import the display layer when Jupyter asks, which sits
+    above the engine and may import it. (The applications are not checked here.)"""
+    graph = {}
+    for name, path in _project_modules().items():
+        if ".apps" in name:
+            continue
+        edges = _import_edges(path)
+        if name in ("scalargrad.value", "vecgrad.tensor"):
+            edges = {e for e in edges if not e.startswith("scalargrad.display")}
+        graph[name] = edges - {name}
+    cycles = []
+    state = {}  # name -> "open" while on the path, "done" once every edge is explored
+    for start in graph:
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(graph[start])))]  # iterative: a deep chain is fine
+        path = [start]
+        state[start] = "open"
+        while stack:
+            name, edges = stack[-1]
+            for nxt in edges:
+                if state.get(nxt) == "open":
+                    cycles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
+                elif nxt not in state:
+                    state[nxt] = "open"
+                    path.append(nxt)
+                    stack.append((nxt, iter(sorted(graph.get(nxt, ())))))
+                    break
+            else:
+                state[name] = "done"
+                stack.pop()
+                path.pop()
+    assert not cycles, cycles

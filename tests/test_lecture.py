@@ -35,7 +35,7 @@ def test_x_over_x_plus_y_gradients_add_over_branches():
 
 def test_three_xy_plus_max_routes_the_gradient():
     x, y, z, w = Value(3.0), Value(-4.0), Value(2.0), Value(-1.0)
-    f = 3 * (x * y + z.max(w))
+    f = 3 * (x * y + z.maximum(w))
     f.backward()
     assert f.data == -30.0
     assert (x.grad, y.grad, z.grad, w.grad) == (-12.0, 9.0, 3.0, 0.0)

@@ -146,3 +146,39 @@ def test_dot_and_summation_round_like_the_chains_they_replace():
         scalargrad.dot([Value(1.0)], [])
     with pytest.raises(ValueError, match="summation: got no values"):
         scalargrad.summation([])
+
+
+# ---- regressions: derivatives that came out wrong (issue #13) -------------------------
+
+
+@pytest.mark.parametrize("exponent", [0.5, 0.25, 1.0, 2.0, 0.0])
+def test_pow_at_base_zero_is_one_convention_in_both_modes_as_pytorch(exponent):
+    """x^y and x^k at x = 0: the slope y·0^(y−1) is +∞ for 0 < y < 1 (PyTorch: inf),
+    never a silent 0 nor an error about an expression the user never wrote."""
+    torch = pytest.importorskip("torch")
+    from scalargrad.forward import Dual
+
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.0, exponent))
+    (tx**ty).backward()
+    want = (tx.grad.item(), ty.grad.item())
+    x, y = Value(0.0), Value(exponent)
+    (x**y).backward()
+    assert (x.grad, y.grad) == want
+    x = Value(0.0)
+    (x**exponent).backward()
+    assert x.grad == want[0]
+    assert (Dual(0.0, 1.0) ** Dual(exponent, 0.0)).tangent == want[0]
+    assert (Dual(0.0, 1.0) ** exponent).tangent == want[0]
+    assert (Dual(0.0, 0.0) ** Dual(exponent, 1.0)).tangent == want[1]
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-160, 1e-200, 1e150])
+def test_division_adjoints_never_square_the_divisor(scale):
+    """ȳ = −(ḡ/y)·(x/y): y² would underflow (1e-170² = 0) where the answer is 1/scale."""
+    x, y = Value(scale), Value(scale)
+    (x / y).backward()
+    assert x.grad == 1 / scale and y.grad == -1 / scale
+    from scalargrad.forward import Dual
+
+    assert (Dual(scale, 0.0) / Dual(scale, 1.0)).tangent == -1 / scale
+    assert (Dual(scale, 1.0) / Dual(scale, 0.0)).tangent == 1 / scale

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vecgrad
-from tests.op_table import OPS
+from tests.op_table import ARRAY_OPS, OPS, array_namespace
 from vecgrad import Tensor
 from vecgrad import forward as fwd
 from vecgrad.forward import Dual
@@ -343,8 +343,8 @@ def test_errors_name_the_op_and_shapes():
         Dual(np.ones((3, 4)), np.ones((3, 4))) @ np.ones(3)
     with pytest.raises(ZeroDivisionError, match="div"):
         Dual(np.ones(2), np.ones(2)) / np.array([1.0, 0.0])
-    with pytest.raises(ZeroDivisionError, match="infinite at x = 0"):
-        Dual(np.array([0.0, 1.0]), np.ones(2)) ** 0.5
+    with pytest.raises(ZeroDivisionError, match=r"pow: 0 \*\* -0.5 divides by zero"):
+        Dual(np.array([0.0, 1.0]), np.ones(2)) ** -0.5
     with pytest.raises(TypeError, match="bool"):
         Dual(np.ones(2), np.ones(2)) * True
     with pytest.raises(TypeError, match="cannot combine a Dual with str"):
@@ -355,3 +355,43 @@ def test_errors_name_the_op_and_shapes():
         Dual(np.array([1, 2]))
     with pytest.raises(TypeError, match="numpy.sort is not supported"):
         np.sort(Dual(np.ones(2), np.ones(2)))
+
+
+# ---- the ops of whole arrays from the op table ----------------------------------------
+
+
+@pytest.mark.parametrize("case", [c for c in ARRAY_OPS if c.dual], ids=repr)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_array_op_table_against_torch_jvp(case, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    xs = [rng.uniform(case.low, case.high, size=shape) for shape in case.shapes]
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    out = case.apply(array_namespace("dual", fwd), *(Dual(x, v) for x, v in zip(xs, vs)))
+    ns = array_namespace("torch", torch)
+    value, tangent = _torch_jvp(lambda *ts: case.apply(ns, *ts), xs, vs)
+    _assert_dual(out, value, tangent, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in ARRAY_OPS if c.dual], ids=repr)
+def test_array_op_table_against_central_differences(case):
+    rng = np.random.default_rng(11)
+    xs = [rng.uniform(case.low, case.high, size=shape) for shape in case.shapes]
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    duals = [Dual(x, v) for x, v in zip(xs, vs)]
+    out = case.apply(array_namespace("dual", fwd), *duals)
+    ns, h = array_namespace("vecgrad", vecgrad), 1e-6
+
+    def f(*arrays):
+        with vecgrad.no_grad():
+            return case.apply(ns, *(Tensor(a) for a in arrays)).data
+
+    up = f(*(x + h * v for x, v in zip(xs, vs)))
+    down = f(*(x - h * v for x, v in zip(xs, vs)))
+    np.testing.assert_allclose(out.tangent, (up - down) / (2 * h), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out.value, f(*xs), rtol=1e-14)
+    if len(xs) > 1:  # the first operand a constant: the tangent is the other operands' part
+        partial = case.apply(array_namespace("dual", fwd), xs[0], *duals[1:])
+        up = f(xs[0], *(x + h * v for x, v in zip(xs[1:], vs[1:])))
+        down = f(xs[0], *(x - h * v for x, v in zip(xs[1:], vs[1:])))
+        np.testing.assert_allclose(partial.tangent, (up - down) / (2 * h), rtol=1e-6, atol=1e-7)

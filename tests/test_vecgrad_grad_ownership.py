@@ -121,6 +121,9 @@ def test_steps_that_are_kept_do_not_share_with_gradients():
     for p in params:
         assert not np.shares_memory(p.grad, adjoints[id(p)])
         np.testing.assert_array_equal(p.grad, adjoints[id(p)])
+    kept = [partial.value for step in steps for partial in step.partials]
+    for p in params:  # nor do the partial adjoints a stepper shows
+        assert not any(np.shares_memory(p.grad, value) for value in kept)
 
 
 def test_create_graph_gradients_are_nodes_of_their_own():

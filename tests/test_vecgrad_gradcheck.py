@@ -13,7 +13,7 @@ import pytest
 
 import vecgrad
 from tests.op_table import OPS
-from vecgrad import Tensor, ops
+from vecgrad import Tensor, array_ops, ops, softmax_ops
 from vecgrad import functional as F
 from vecgrad.gradcheck import Culprit, GradcheckError, GradcheckReport
 
@@ -109,27 +109,27 @@ def test_wrong_tanh_backward_is_named(monkeypatch):
 
 
 def test_wrong_matmul_backward_names_the_slot(monkeypatch):
-    right = ops.MatMul.backward
+    right = array_ops.MatMul.backward
 
     def wrong(self, g):  # W̄ forgets to transpose x: xᵀ·ḡ becomes x·ḡ (square shapes)
         gx, _ = right(self, g)
         return gx, self.x @ g
 
-    monkeypatch.setattr(ops.MatMul, "backward", wrong)
+    monkeypatch.setattr(array_ops.MatMul, "backward", wrong)
     rng = np.random.default_rng(4)
     x, W = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     report = vecgrad.gradcheck(lambda x, W: (x @ W).sin(), [x, W], raise_exception=False)
     assert report.inputs[0].ok and not report.inputs[1].ok  # only W's gradient is wrong
-    culprit = _check_culprit(report, ops.MatMul, 1, (3, 3), (3, 3))
+    culprit = _check_culprit(report, array_ops.MatMul, 1, (3, 3), (3, 3))
     assert culprit.operand == "W" and culprit.formula == "x @ W"
 
 
 def test_wrong_broadcast_backward_is_named(monkeypatch):
     """The one place where broadcast gradients are summed: averaging instead is caught."""
     monkeypatch.setattr(
-        ops.BroadcastTo,
+        array_ops.BroadcastTo,
         "backward",
-        lambda self, g: (ops.unbroadcast(g, self.in_shape) / 3,),
+        lambda self, g: (array_ops.unbroadcast(g, self.in_shape) / 3,),
     )
     rng = np.random.default_rng(5)
     report = vecgrad.gradcheck(
@@ -138,14 +138,14 @@ def test_wrong_broadcast_backward_is_named(monkeypatch):
         raise_exception=False,
     )
     assert report.inputs[0].ok and not report.inputs[1].ok
-    _check_culprit(report, ops.BroadcastTo, 0, (2,), (3, 2))
+    _check_culprit(report, array_ops.BroadcastTo, 0, (2,), (3, 2))
 
 
 def test_wrong_softmax_backward_is_named(monkeypatch):
-    monkeypatch.setattr(ops.Softmax, "backward", lambda self, g: (self.out * g,))
+    monkeypatch.setattr(softmax_ops.Softmax, "backward", lambda self, g: (self.out * g,))
     z = np.random.default_rng(6).standard_normal((2, 4))
     report = vecgrad.gradcheck(lambda z: F.softmax(z * 2) ** 2, [z], raise_exception=False)
-    _check_culprit(report, ops.Softmax, 0, (2, 4), (2, 4))
+    _check_culprit(report, softmax_ops.Softmax, 0, (2, 4), (2, 4))
 
 
 def test_the_first_wrong_op_is_named_not_a_later_one(monkeypatch):
@@ -159,13 +159,13 @@ def test_the_first_wrong_op_is_named_not_a_later_one(monkeypatch):
 
 def test_a_backward_of_the_wrong_shape_is_named(monkeypatch):
     """The engine's pass fails (deep inside numpy); gradcheck still names the op."""
-    monkeypatch.setattr(ops.Reshape, "backward", lambda self, g: (g,))  # forgot to reshape
+    monkeypatch.setattr(array_ops.Reshape, "backward", lambda self, g: (g,))  # forgot to reshape
     x = np.random.default_rng(8).standard_normal((2, 3))
     with pytest.raises(GradcheckError) as error:
         vecgrad.gradcheck(lambda x: x.sin().reshape(3, 2).exp(), [x])
     report = error.value.report
     assert report.engine_error and not report.ok
-    assert type(report.culprit.op) is ops.Reshape
+    assert type(report.culprit.op) is array_ops.Reshape
     assert "backward pass itself failed" in str(error.value)
     assert "backward returned shape (3, 2) for this operand" in str(error.value)
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vecgrad
-from tests.op_table import OPS
+from tests.op_table import ARRAY_OPS, OPS, array_namespace
 from vecgrad import Tensor
 
 SHAPES = {
@@ -146,3 +146,99 @@ def test_ndarray_on_the_left_gives_a_tensor():
     assert isinstance(y, Tensor)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [3.0 + np.e, 4.0 + np.e**2], rtol=1e-6)
+
+
+# ---- regressions: derivatives that came out wrong (issue #13) -------------------------
+
+
+def test_pow_at_base_zero_is_one_convention_in_both_modes_as_pytorch():
+    """The slope of x^y at x = 0 is +∞ for 0 < y < 1, 0 for y = 0 or y > 1 (PyTorch), for
+    Tensor ** Tensor, Tensor ** number and their duals, never an error nor a silent 0."""
+    torch = pytest.importorskip("torch")
+    from vecgrad.forward import Dual
+
+    ys = np.array([0.5, 0.25, 1.0, 2.0, 0.0])
+    tx = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    ty = torch.tensor(ys, requires_grad=True)
+    (tx**ty).sum().backward()
+    x, y = Tensor(np.zeros(5), requires_grad=True), Tensor(ys, requires_grad=True)
+    (x**y).sum().backward()
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad, ty.grad.numpy())
+    np.testing.assert_array_equal((Dual(np.zeros(5), np.ones(5)) ** ys).tangent, tx.grad)
+    np.testing.assert_array_equal(
+        (Dual(np.zeros(5), np.zeros(5)) ** Dual(ys, np.ones(5))).tangent, ty.grad
+    )
+    for k in ys:
+        x = Tensor([0.0], requires_grad=True, dtype=np.float64)
+        (x**k).sum().backward()
+        t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        (t**k).sum().backward()
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
+        np.testing.assert_array_equal((Dual(np.zeros(1), np.ones(1)) ** k).tangent, t.grad)
+
+
+@pytest.mark.parametrize(
+    "dtype, scale", [(np.float32, 1e-20), (np.float32, 1e-30), (np.float64, 1e-170)]
+)
+def test_division_adjoints_never_square_the_divisor(dtype, scale):
+    """ȳ = −(ḡ/y)·(x/y): y² underflows (1e-20² in float32) where the answer is −1/scale."""
+    from vecgrad.forward import Dual
+
+    x = Tensor(np.array([scale], dtype), requires_grad=True)
+    y = Tensor(np.array([scale], dtype), requires_grad=True)
+    (x / y).sum().backward()
+    want = np.array([1 / dtype(scale)], dtype)
+    np.testing.assert_array_equal(x.grad, want)
+    np.testing.assert_array_equal(y.grad, -want)
+    ones, zeros = np.ones(1, dtype), np.zeros(1, dtype)
+    tangent = (Dual(x.data, zeros) / Dual(y.data, ones)).tangent
+    np.testing.assert_array_equal(tangent, -want)
+
+
+# ---- the ops of whole arrays: matmul, reductions, shapes, indexing, softmax ----------
+
+
+def _array_inputs(case, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(case.low, case.high, size=shape) for shape in case.shapes]
+
+
+def _array_value_and_grads(case, xs, seed):
+    leaves = [Tensor(x, requires_grad=True) for x in xs]
+    out = case.apply(array_namespace("vecgrad", vecgrad), *leaves)
+    cotangent = np.random.default_rng(seed + 1).standard_normal(out.shape)
+    out.backward(grad=cotangent)
+    return out.data, [leaf.grad for leaf in leaves], cotangent
+
+
+@pytest.mark.parametrize("case", ARRAY_OPS, ids=repr)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_array_op_against_pytorch(case, seed):
+    torch = pytest.importorskip("torch")
+    xs = _array_inputs(case, seed)
+    value, grads, cotangent = _array_value_and_grads(case, xs, seed)
+    leaves = [torch.tensor(x, requires_grad=True) for x in xs]
+    expected = case.apply(array_namespace("torch", torch), *leaves)
+    expected.backward(torch.tensor(cotangent))
+    np.testing.assert_allclose(value, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for grad, leaf in zip(grads, leaves):
+        np.testing.assert_allclose(grad, leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ARRAY_OPS, ids=repr)
+def test_array_op_against_central_differences(case):
+    xs = _array_inputs(case, 5)
+    _, grads, cotangent = _array_value_and_grads(case, xs, 5)
+    ns, h = array_namespace("vecgrad", vecgrad), 1e-6
+    for i, x in enumerate(xs):
+        expected = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
+            up[i][index] += h
+            down[i][index] -= h
+            with vecgrad.no_grad():
+                f_up = case.apply(ns, *[Tensor(a) for a in up]).data
+                f_down = case.apply(ns, *[Tensor(a) for a in down]).data
+            expected[index] = np.sum(cotangent * (f_up - f_down)) / (2 * h)
+        np.testing.assert_allclose(grads[i], expected, rtol=1e-5, atol=1e-6)

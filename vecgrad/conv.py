@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .ops import Op, _values
+from .checks import values as _values
+from .ops import Op
 from .tensor import Constant, Tensor, apply_op
 
 # ---- the geometry of windows ---------------------------------------------------------

@@ -11,8 +11,9 @@ import numbers
 
 import numpy as np
 
-from . import ops, torch_ops
-from .tensor import Tensor, _broadcast_shape, _operand, apply_op, as_array, concatenate
+from . import array_ops, torch_ops
+from .checks import as_array, broadcast_shape
+from .tensor import Tensor, _operand, apply_op, concatenate
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -85,8 +86,8 @@ def where(cond, x, y) -> Tensor:
     if like is None:
         like = Tensor(x)
     x, y = _operand(x, like, "where"), _operand(y, like, "where")
-    shape = _broadcast_shape("where", x.shape, y.shape)
-    shape = _broadcast_shape("where", cond.shape, shape)
+    shape = broadcast_shape("where", x.shape, y.shape)
+    shape = broadcast_shape("where", cond.shape, shape)
     if cond.shape != shape:
         cond = np.broadcast_to(cond, shape)
     x, y = _broadcast_input(x, shape), _broadcast_input(y, shape)
@@ -99,7 +100,7 @@ def _broadcast_input(t: Tensor, shape: tuple) -> Tensor:
     if t.shape == shape:
         return t
     if t.requires_grad:
-        return apply_op(ops.BroadcastTo(shape), t)
+        return apply_op(array_ops.BroadcastTo(shape), t)
     return Tensor._node(np.broadcast_to(t.data, shape), None, (), False)
 
 

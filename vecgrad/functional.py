@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
-from .tensor import Tensor, apply_op, as_array
+from .array_ops import Linear, MatMul
+from .checks import as_array, at, first
+from .softmax_ops import CrossEntropy, LogSoftmax, Softmax, label_index
+from .tensor import Tensor, apply_op
 from .torch_ops import accepts_dim
 
 _REDUCTIONS = ("mean", "sum")
@@ -36,14 +38,14 @@ def linear(x, W, b=None) -> Tensor:
             f"for W of shape {w_shape}"
         )
     if b is None:
-        return apply_op(ops.MatMul(), x, W)
+        return apply_op(MatMul(), x, W)
     b = _tensor(b, "linear")
     if b.data.shape != w_shape[1:]:
         raise ValueError(
             f"linear: b of shape {b.data.shape} does not match W of shape {w_shape} "
             f"(expected ({w_shape[1]},))"
         )
-    return apply_op(ops.Linear(), x, W, b)
+    return apply_op(Linear(), x, W, b)
 
 
 @accepts_dim
@@ -52,13 +54,13 @@ def softmax(x, axis: int = -1) -> Tensor:
 
     softmax(x)ᵢ = e^(xᵢ−m) / Σⱼ e^(xⱼ−m) with m = max x (the shift cancels; nothing overflows).
     """
-    return apply_op(ops.Softmax(_axis("softmax", axis)), _tensor(x, "softmax"))
+    return apply_op(Softmax(_axis("softmax", axis)), _tensor(x, "softmax"))
 
 
 @accepts_dim
 def log_softmax(x, axis: int = -1) -> Tensor:
     """Return log softmax(x) along ``axis``, by log-sum-exp: (x − m) − log Σ e^(x − m)."""
-    return apply_op(ops.LogSoftmax(_axis("log_softmax", axis)), _tensor(x, "log_softmax"))
+    return apply_op(LogSoftmax(_axis("log_softmax", axis)), _tensor(x, "log_softmax"))
 
 
 def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
@@ -70,7 +72,7 @@ def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
     log_probs = _tensor(log_probs, "nll_loss")
     _check_reduction("nll_loss", reduction)
     labels = _labels("nll_loss", target, log_probs.shape)
-    picked = log_probs[ops._label_index(labels)]
+    picked = log_probs[label_index(labels)]
     return -(picked.mean() if reduction == "mean" else picked.sum())
 
 
@@ -89,14 +91,14 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
         raise ValueError(f"cross_entropy: no rows or no classes in logits of shape {logits.shape}")
     target = _target_array("cross_entropy", target)
     if target.dtype.kind in "iu":
-        op = ops.CrossEntropy(_labels("cross_entropy", target, logits.shape), None, reduction)
+        op = CrossEntropy(_labels("cross_entropy", target, logits.shape), None, reduction)
     elif target.dtype.kind == "f":
         if target.shape != logits.shape:
             raise ValueError(
                 f"cross_entropy: probability targets must have the logits' shape "
                 f"{logits.shape}, got {target.shape}"
             )
-        op = ops.CrossEntropy(None, target.astype(logits.dtype, copy=False), reduction)
+        op = CrossEntropy(None, target.astype(logits.dtype, copy=False), reduction)
     else:
         raise TypeError(
             f"cross_entropy: target must be integer labels or float probability rows, "
@@ -152,7 +154,7 @@ def _labels(where: str, target, shape: tuple) -> np.ndarray:
     if labels.size and labels.astype(np.uint64).max() >= classes:
         bad = (labels < 0) | (labels >= classes)
         raise ValueError(
-            f"{where}: label {ops._first(labels, bad)}{ops._at(bad)} is out of range for "
+            f"{where}: label {first(labels, bad)}{at(bad)} is out of range for "
             f"{classes} classes (0…{classes - 1})"
         )
     return labels

@@ -35,20 +35,11 @@ import numpy as np
 from scalargrad.autodiff import backward as run_backward
 from scalargrad.autodiff import backward_steps as run_backward_steps
 
-from . import ops, torch_ops
+from . import array_ops, ops, softmax_ops, torch_ops
+from .checks import as_array, broadcast_shape, normalize_axes
 from .grad_mode import enable_grad, is_grad_enabled
-from .numpy_protocol import NumpyDispatch, function_table, ufunc_table
+from .numpy_protocol import NumpyDispatch
 from .torch_ops import accepts_dim
-
-_KIND_NAMES = {
-    "c": "complex numbers",
-    "U": "strings",
-    "S": "bytes",
-    "O": "Python objects",
-    "M": "datetimes",
-    "m": "timedeltas",
-    "V": "raw records",
-}
 
 
 class Tensor(NumpyDispatch):
@@ -66,6 +57,9 @@ class Tensor(NumpyDispatch):
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
     __slots__ += ("_version_counter", "_saved_versions")  # in-place changes: "PyTorch's names"
     is_constant = False  # drawings and traces number every node that is not a constant
+    _numpy_refusal = (
+        "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
+    )
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         self.data = as_array(data, dtype, "Tensor", float_ints=bool(requires_grad))
@@ -246,12 +240,12 @@ class Tensor(NumpyDispatch):
     @accepts_dim
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (all axes when None), as ``numpy.sum``."""
-        return apply_op(ops.Sum(axis, keepdims), self)
+        return apply_op(array_ops.Sum(axis, keepdims), self)
 
     @accepts_dim
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """The mean over ``axis`` (all axes when None), as ``numpy.mean``."""
-        return apply_op(ops.Mean(axis, keepdims), self)
+        return apply_op(array_ops.Mean(axis, keepdims), self)
 
     @accepts_dim(indices="argmax")
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
@@ -265,7 +259,7 @@ class Tensor(NumpyDispatch):
                 f"{type(axis).__name__}; the elementwise maximum of two tensors is "
                 "vecgrad.maximum(a, b)"
             )
-        return apply_op(ops.Max(axis, keepdims), self)
+        return apply_op(array_ops.Max(axis, keepdims), self)
 
     @accepts_dim(indices="argmin")
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
@@ -285,21 +279,21 @@ class Tensor(NumpyDispatch):
         """The same entries in a new shape (one entry may be −1), as ``numpy.reshape``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return apply_op(ops.Reshape(tuple(int(n) for n in shape)), self)
+        return apply_op(array_ops.Reshape(tuple(int(n) for n in shape)), self)
 
     def transpose(self, *axes) -> Tensor:
         """The axes permuted (reversed when none are given), as ``numpy.transpose``;
         two ints swap those two axes, as PyTorch's ``transpose(dim0, dim1)``."""
         if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
             # PyTorch's meaning: swap the two (numpy's permutation is permute(…))
-            (i,) = ops.normalize_axes("transpose", axes[0], self.shape)
-            (j,) = ops.normalize_axes("transpose", axes[1], self.shape)
+            (i,) = normalize_axes("transpose", axes[0], self.shape)
+            (j,) = normalize_axes("transpose", axes[1], self.shape)
             order = list(range(self.ndim))
             order[i], order[j] = j, i
-            return apply_op(ops.Transpose(tuple(order)), self)
+            return apply_op(array_ops.Transpose(tuple(order)), self)
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        return apply_op(ops.Transpose(tuple(axes) if axes else None), self)
+        return apply_op(array_ops.Transpose(tuple(axes) if axes else None), self)
 
     @property
     def T(self) -> Tensor:
@@ -309,37 +303,47 @@ class Tensor(NumpyDispatch):
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Axes ``axis1`` and ``axis2`` exchanged (a Transpose node)."""
         axes = list(range(self.ndim))
-        (axis1,) = ops.normalize_axes("swapaxes", axis1, self.shape)
-        (axis2,) = ops.normalize_axes("swapaxes", axis2, self.shape)
+        (axis1,) = normalize_axes("swapaxes", axis1, self.shape)
+        (axis2,) = normalize_axes("swapaxes", axis2, self.shape)
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return apply_op(ops.Transpose(tuple(axes)), self)
+        return apply_op(array_ops.Transpose(tuple(axes)), self)
 
     def broadcast_to(self, shape) -> Tensor:
         """Copies along new or size-1 axes, as ``numpy.broadcast_to``; ḡ is summed back."""
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         if shape == self.shape:
             return self
-        _broadcast_shape("broadcast_to", self.shape, shape, target=shape)
-        return apply_op(ops.BroadcastTo(shape), self)
+        broadcast_shape("broadcast_to", self.shape, shape, target=shape)
+        return apply_op(array_ops.BroadcastTo(shape), self)
 
     def __getitem__(self, index) -> Tensor:
-        return apply_op(ops.GetItem(_clean_index(index)), self)
+        return apply_op(array_ops.GetItem(_clean_index(index)), self)
 
     # ---- comparisons: no gradient flows through them, so they give plain bool arrays ----
 
     def __lt__(self, other) -> np.ndarray:
-        return self.data < _values(other)
+        return self.data < Tensor._numbers(other)
 
     def __le__(self, other) -> np.ndarray:
-        return self.data <= _values(other)
+        return self.data <= Tensor._numbers(other)
 
     def __gt__(self, other) -> np.ndarray:
-        return self.data > _values(other)
+        return self.data > Tensor._numbers(other)
 
     def __ge__(self, other) -> np.ndarray:
-        return self.data >= _values(other)
+        return self.data >= Tensor._numbers(other)
 
     # ``==`` stays identity (Tensors are dict keys and set members); compare ``t.data``.
+
+    @staticmethod
+    def _numbers(x):
+        """The plain numbers of a Tensor, or ``x`` itself (for comparisons and predicates)."""
+        return x.data if isinstance(x, Tensor) else x
+
+    @staticmethod
+    def _join(kind: str, arrays, axis: int = 0) -> Tensor:
+        """``np.concatenate``/``np.stack`` of a list holding Tensors (numpy_protocol)."""
+        return concatenate(arrays, axis) if kind == "concatenate" else stack(arrays, axis)
 
     # ---- reverse mode ---------------------------------------------------------------
 
@@ -384,14 +388,15 @@ class Tensor(NumpyDispatch):
             )
         return seed.astype(self.dtype, copy=False)
 
-    def accumulate_grad(self, adjoint, owned: bool = False) -> None:
-        """Node protocol: add one backward pass's adjoint into ``grad``.
+    def accumulate_grad(self, adjoint, partials: list = ()) -> None:
+        """Node protocol: add one backward pass's adjoint (the sum of ``partials``) into
+        ``grad``.
 
         Only leaves (and tensors that called ``retain_grad()``) keep it. The first
-        gradient is kept as it is when the backward pass says nothing else holds it
-        (``owned``: a fresh product such as xᵀ·ḡ) and copied otherwise; later ones are
-        added out of place. So no two ``.grad`` arrays share memory, and an in-place update
-        of one never changes another.
+        gradient is kept as it is when nothing else holds it (`_owns`: a product such as
+        xᵀ·ḡ) and copied otherwise (``a + b`` hands both the same ḡ); later ones are added
+        out of place. So no two ``.grad`` arrays share memory, and an in-place update of
+        one never changes another.
         """
         if self._saved_versions is not None:  # did an in-place change alter what op saved?
             _check_versions(self)
@@ -414,9 +419,9 @@ class Tensor(NumpyDispatch):
                     f"accumulate_grad: an adjoint of shape {np.shape(adjoint)} cannot be the "
                     f"gradient of a tensor of shape {self.shape}"
                 )
-            adjoint, owned = np.broadcast_to(adjoint, self.shape), False  # a number as seed
+            adjoint = np.broadcast_to(adjoint, self.shape)  # a number as seed
         if self.grad is None:
-            if owned and type(adjoint) is np.ndarray and adjoint.dtype == data.dtype:
+            if _owns(adjoint, partials, data.dtype):
                 self.grad = adjoint  # nobody else holds it: no copy needed
             else:
                 self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
@@ -448,6 +453,8 @@ class Tensor(NumpyDispatch):
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a Tensor as its graph; None (so the text repr) without ``dot``."""
+        # Imported when Jupyter asks, not with the engine: the display layer is above it
+        # (it imports graphviz) and the library must run without it.
         from scalargrad.display.draw import repr_svg
 
         return repr_svg(self)
@@ -508,7 +515,7 @@ class Tensor(NumpyDispatch):
     def _arg(self, where: str, dim, keepdim: bool) -> Tensor:
         if self.data.size == 0:
             raise ValueError(f"{where}: the tensor is empty (shape {self.shape})")
-        axis = None if dim is None else ops.normalize_axes(where, dim, self.shape)
+        axis = None if dim is None else normalize_axes(where, dim, self.shape)
         if axis is not None and len(axis) != 1:
             raise TypeError(f"{where}: dim must be one int or None, got {dim!r}")
         found = getattr(np, where)(self.data, axis=None if axis is None else axis[0])
@@ -520,11 +527,11 @@ class Tensor(NumpyDispatch):
 
     def softmax(self, dim: int) -> Tensor:
         """e^x / Σ e^x along ``dim`` (rows of probabilities), computed without overflow."""
-        return apply_op(ops.Softmax(_one_dim("softmax", dim)), self)
+        return apply_op(softmax_ops.Softmax(_one_dim("softmax", dim)), self)
 
     def log_softmax(self, dim: int) -> Tensor:
         """log softmax along ``dim``, by log-sum-exp: (x − m) − log Σ e^(x − m)."""
-        return apply_op(ops.LogSoftmax(_one_dim("log_softmax", dim)), self)
+        return apply_op(softmax_ops.LogSoftmax(_one_dim("log_softmax", dim)), self)
 
     def var(self, dim=None, *, correction=None, keepdim: bool = False, **numpy_names) -> Tensor:
         """The variance over ``dim`` (all entries when None): Σ(x − x̄)² / (n − correction).
@@ -558,7 +565,7 @@ class Tensor(NumpyDispatch):
             dim = numpy_names["axis"]
         keepdim = numpy_names.get("keepdims", keepdim)
         correction = 1 if correction is None else correction
-        axes = ops.normalize_axes(where, dim, self.shape)
+        axes = normalize_axes(where, dim, self.shape)
         n = math.prod(self.shape[a] for a in axes)
         if n - correction <= 0:
             raise ValueError(
@@ -591,13 +598,13 @@ class Tensor(NumpyDispatch):
         ``transpose(axes)``, PyTorch's ``permute``."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        axes = ops.normalize_axes("permute", dims, self.shape)
+        axes = normalize_axes("permute", dims, self.shape)
         if len(axes) != self.ndim:
             raise ValueError(
                 f"permute: dims {tuple(dims)} are not a permutation of the {self.ndim} axes "
                 f"of {self.shape}"
             )
-        return apply_op(ops.Transpose(axes), self)
+        return apply_op(array_ops.Transpose(axes), self)
 
     def unsqueeze(self, dim: int) -> Tensor:
         """A new axis of size 1 at position ``dim`` (−1 for a new last axis)."""
@@ -613,7 +620,7 @@ class Tensor(NumpyDispatch):
     def squeeze(self, dim=None) -> Tensor:
         """The axes of size 1 removed: all of them, or those of ``dim`` that have size 1
         (PyTorch's rule: an axis of ``dim`` with another size is left as it is)."""
-        axes = range(self.ndim) if dim is None else ops.normalize_axes("squeeze", dim, self.shape)
+        axes = range(self.ndim) if dim is None else normalize_axes("squeeze", dim, self.shape)
         drop = {a for a in axes if self.shape[a] == 1}
         return self.reshape([n for i, n in enumerate(self.shape) if i not in drop])
 
@@ -621,8 +628,8 @@ class Tensor(NumpyDispatch):
         """The axes ``start_dim`` … ``end_dim`` joined into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
-        (start,) = ops.normalize_axes("flatten", start_dim, self.shape)
-        (end,) = ops.normalize_axes("flatten", end_dim, self.shape)
+        (start,) = normalize_axes("flatten", start_dim, self.shape)
+        (end,) = normalize_axes("flatten", end_dim, self.shape)
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         shape = self.shape
@@ -863,12 +870,12 @@ def _binary(op: ops.Op, a, b) -> Tensor:
     like = a if isinstance(a, Tensor) else b
     a, b = _operand(a, like, op.name), _operand(b, like, op.name)
     if a.data.shape != b.data.shape:
-        shape = _broadcast_shape(op.name, a.data.shape, b.data.shape)
+        shape = broadcast_shape(op.name, a.data.shape, b.data.shape)
         if is_grad_enabled():
             if a.requires_grad and a.data.shape != shape:
-                a = apply_op(ops.BroadcastTo(shape), a)
+                a = apply_op(array_ops.BroadcastTo(shape), a)
             if b.requires_grad and b.data.shape != shape:
-                b = apply_op(ops.BroadcastTo(shape), b)
+                b = apply_op(array_ops.BroadcastTo(shape), b)
     return apply_op(op, a, b)
 
 
@@ -877,8 +884,16 @@ def _replay(node: Tensor, adjoint: Tensor) -> tuple:
 
     The ops are written with numpy functions that Tensors also implement, so given
     Tensors the copy records its forward (keeping Tensors, not arrays) and then its
-    backward as graph nodes: the partial adjoints come out differentiable.
+    backward as graph nodes: the partial adjoints come out differentiable. Indexing is the
+    one op whose backward is no numpy function but an op of its own (scatter-add); both are
+    linear, so they need no replayed forward, and neither does writing into an index.
     """
+    if isinstance(node.op, array_ops.GetItem):
+        return (apply_op(array_ops.ScatterAdd(node.op.index, node.op.shape), adjoint),)
+    if isinstance(node.op, array_ops.ScatterAdd):
+        return (adjoint[node.op.index],)
+    if isinstance(node.op, (torch_ops.SetItem, torch_ops.Where)):  # linear too: backward alone
+        return node.op.backward(adjoint)
     op = copy.copy(node.op)
     op.forward(*node.parents)
     return op.backward(adjoint)
@@ -894,7 +909,7 @@ def matmul(x, W) -> Tensor:
     """
     like = x if isinstance(x, Tensor) else W
     x, W = _operand(x, like, "matmul"), _operand(W, like, "matmul")
-    return apply_op(ops.MatMul(), x, W)  # MatMul.forward checks the shapes
+    return apply_op(array_ops.MatMul(), x, W)  # MatMul.forward checks the shapes
 
 
 def maximum(a, b) -> Tensor:
@@ -911,14 +926,14 @@ def minimum(a, b) -> Tensor:
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """The tensors joined along an existing ``axis``; each gets its slice of ḡ back."""
     items = _operands(tensors, "concatenate")
-    return apply_op(ops.Concatenate(axis), *items)
+    return apply_op(array_ops.Concatenate(axis), *items)
 
 
 @accepts_dim
 def stack(tensors, axis: int = 0) -> Tensor:
     """The tensors (one shape) stacked along a new ``axis``; each gets its slice of ḡ."""
     items = _operands(tensors, "stack")
-    return apply_op(ops.Stack(axis), *items)
+    return apply_op(array_ops.Stack(axis), *items)
 
 
 # ---- making tensors --------------------------------------------------------------
@@ -964,47 +979,19 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# ---- checking input --------------------------------------------------------------
+# ---- operands --------------------------------------------------------------------
 
 
-def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) -> np.ndarray:
-    """Return ``data`` as a numeric numpy array, or a TypeError/ValueError naming ``where``.
-
-    Python numbers (and lists of them) become float32, or int64 when all are integers
-    (float32 too when ``float_ints``); numpy data keeps its dtype. NaN is refused: it has
-    no derivative to follow.
-    """
-    if isinstance(data, Tensor):
-        raise TypeError(
-            f"{where}: got a Tensor where plain numbers are needed; use t.detach() "
-            "(same numbers, no graph) or t.data"
-        )
-    typed = isinstance(data, (np.ndarray, np.generic))
-    try:
-        array = np.asarray(data)
-    except ValueError as error:  # ragged nested lists
-        raise ValueError(
-            f"{where}: cannot make an array from this {type(data).__name__}: {error}"
-        ) from None
-    if array.dtype.kind not in "fiub":
-        what = _KIND_NAMES.get(array.dtype.kind, str(array.dtype))
-        raise TypeError(
-            f"{where}: expected real numbers, got {what} (dtype {array.dtype}) "
-            f"from {type(data).__name__}: {_preview(data)}"
-        )
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "fiub":
-            raise TypeError(f"{where}: dtype must be a real number type, got {dtype}")
-        array = array.astype(dtype, copy=False)
-    elif not typed and (array.dtype == np.float64 or (float_ints and array.dtype.kind in "iub")):
-        array = array.astype(np.float32)  # Python numbers: float32, deep learning's default
-    # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
-    # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar)
-    if array.dtype.kind == "f" and array.size and math.isnan(array.min()):
-        bad = np.isnan(array)
-        raise ValueError(f"{where}: got NaN{ops._at(bad)}, which has no derivative to follow")
-    return array
+def _owns(adjoint, partials: list, dtype) -> bool:
+    """True when nothing but the backward pass holds ``adjoint``, so a leaf may keep it:
+    the sum of several partials (the pass made it), or the one partial of an op whose
+    partials are always new arrays (``fresh_grads``: MatMul, Linear). Not the seed."""
+    if type(adjoint) is not np.ndarray or adjoint.dtype != dtype:
+        return False
+    if len(partials) > 1:
+        return True
+    child = partials[0][0] if partials else None
+    return child is not None and getattr(child.op, "fresh_grads", False)
 
 
 def _operand(value, like: Tensor, where: str) -> Tensor:
@@ -1040,22 +1027,6 @@ def _operands(tensors, where: str) -> list[Tensor]:
     if like is None:
         like = Tensor(items[0])
     return [_operand(t, like, where) for t in items]
-
-
-def _broadcast_shape(where: str, a: tuple, b: tuple, target: tuple | None = None) -> tuple:
-    """The shape that ``a`` and ``b`` broadcast to, or a ValueError naming both."""
-    try:
-        shape = np.broadcast_shapes(a, b)
-    except ValueError:
-        raise ValueError(f"{where}: shapes {a} and {b} do not broadcast") from None
-    if target is not None and shape != target:
-        raise ValueError(f"{where}: shape {a} does not broadcast to {target}")
-    return shape
-
-
-def _values(x):
-    """The plain numbers of a Tensor, or ``x`` itself."""
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _clean_index(index):
@@ -1100,7 +1071,7 @@ class Size(int):
     def __call__(self, dim=None):
         if dim is None:
             return self.shape
-        (axis,) = ops.normalize_axes("size", dim, self.shape)
+        (axis,) = normalize_axes("size", dim, self.shape)
         return self.shape[axis]
 
     def __reduce__(self):
@@ -1214,6 +1185,10 @@ def _div(t: Tensor, other) -> Tensor:
     return _binary(ops.Div(), t, other)
 
 
+def _pow(t: Tensor, exponent) -> Tensor:
+    return t.__pow__(exponent)
+
+
 def _scaled(other, alpha):
     """alpha·other for add_/sub_'s ``alpha`` (a Tensor stays in the graph)."""
     if isinstance(other, (Tensor, numbers.Number)):
@@ -1242,32 +1217,3 @@ def _one_dim(where: str, dim) -> int:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{where}: dim must be one int (e.g. {where}(dim=-1)), got {dim!r}")
     return int(dim)
-
-
-# ---- the numpy functions Tensors understand ----------------------------------------
-
-
-def _pow(base, exponent):
-    if isinstance(base, Tensor):
-        return base.__pow__(exponent)
-    return _binary(ops.Power(), base, exponent)
-
-
-def _as_tensor(a) -> Tensor:
-    return a if isinstance(a, Tensor) else Constant._node(as_array(a), None, (), False)
-
-
-# numpy hands np.exp(t), ndarray * t, np.sum(t) ... to vecgrad's ops (numpy_protocol.py).
-Tensor._numpy_refusal = (
-    "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
-)
-Tensor._ufuncs = ufunc_table(
-    _binary,
-    {"add": ops.Add, "sub": ops.Sub, "mul": ops.Mul, "div": ops.Div},
-    _pow,
-    maximum,
-    minimum,
-    matmul,
-    plain=_values,
-)
-Tensor._functions = function_table(_as_tensor, concatenate, stack, matmul, kind="Tensor")

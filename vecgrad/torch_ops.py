@@ -19,7 +19,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from .ops import Op, _has_array_index, _values, normalize_axes, unbroadcast
+from .array_ops import unbroadcast
+from .checks import normalize_axes
+from .checks import values as _values
+from .ops import Op
 
 # ---- PyTorch's argument names ----------------------------------------------------------
 
@@ -157,11 +160,9 @@ class Where(Op):
         self.cond = cond
 
     def forward(self, x, y):
-        self.take_x = self.cond.astype(np.result_type(_values(x), _values(y)))
-        if hasattr(x, "parents") or hasattr(y, "parents"):
-            from .creation import where  # a create_graph replay records a Where node
-
-            return where(self.cond, x, y)
+        # (create_graph does not replay this forward: Where is linear in x and y, and its
+        # backward needs only the condition, so tensor._replay calls the backward directly.)
+        self.take_x = self.cond.astype(np.result_type(x, y))
         return np.where(self.cond, x, y)
 
     def backward(self, g):
@@ -210,10 +211,8 @@ class SetItem(Op):
         keep = np.ones(xv.shape, dtype=xv.dtype)
         keep[self.index] = 0
         self.keep = keep
-        if hasattr(x, "parents") or hasattr(v, "parents"):  # a create_graph replay
-            from .creation import where
-
-            return where(keep == 0, _placed(v, self.index, xv.shape, xv.dtype), x)
+        # (create_graph does not replay this forward: SetItem is linear in x and v, so
+        # tensor._replay calls its backward directly, as for indexing.)
         out = np.array(xv, copy=True)
         out[self.index] = v
         return out
@@ -242,19 +241,12 @@ class SetItem(Op):
 
 
 def _placed(v, index, shape: tuple, dtype):
-    """zeros(shape) with v (broadcast) written at index; a ScatterAdd node for a Tensor v."""
-    from .ops import _scatter_add
-
+    """zeros(shape) with v (broadcast) written at index (v an array or a number)."""
     if hasattr(v, "parents"):
-        target_shape = np.empty(shape, dtype=bool)[index].shape
-        if v.shape != target_shape:
-            v = v.broadcast_to(target_shape)
-        if _has_array_index(index):  # a repeated index would add up: refuse rather than lie
-            raise NotImplementedError(
-                "setitem: create_graph through t[array_index] = v is not supported; "
-                "build the tensor with vecgrad.where or concatenate instead"
-            )
-        return _scatter_add(v, index, shape)
+        raise NotImplementedError(
+            "setitem: forward mode over Tensors through t[index] = v is not supported; "
+            "build the tensor with vecgrad.where or concatenate instead"
+        )
     out = np.zeros(shape, dtype=dtype or np.result_type(v))
     out[index] = v
     return out

@@ -9,19 +9,30 @@ topological order: the node's adjoint as the sum of the partial adjoints it rece
 
     v̄2 = v̄5·cos(v2) + v̄4·v1 = −0.284 + 2 = 1.716
 
-Both render through `scalargrad.display.tables.Table` (text, Markdown, HTML, LaTeX). The
+Forward-mode tangent trace (`tangent_trace`), one row per dual op, beside its primal::
+
+    v3 = ln(v1) = 0.693 | v̇3 = v̇1 / v1 = 0.5
+
+All render through `scalargrad.display.tables.Table` (text, Markdown, HTML, LaTeX). The
 backward trace is *not* a second backward pass: it presents the steps of
-`scalargrad.autodiff.backward_steps`, which is what ``Value.backward()`` runs.
+`scalargrad.autodiff.backward_steps`, which is what ``Value.backward()`` runs; the tangent
+trace records the ops that `scalargrad.forward.apply_op` runs on the duals it made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ..autodiff import BackwardStep, backward_steps
+from .. import ops
+from ..autodiff import BackwardStep, backward_steps, topological_order
+from ..forward import Dual, parameter_names
+from ..ops import Op
+from ..value import Value
 from .labels import MINUS, Labels, format_value, is_constant
-from .tables import Table
+from .tables import Renders, Table
+
+DOT = "\u0307"  # combining dot above: "v" + DOT + "3" reads v̇3 and renders \dot{v}_{3}
 
 
 class TraceRow(NamedTuple):
@@ -133,3 +144,222 @@ def _sum(terms: list[str]) -> str:
         else:
             out += f" + {term}"
     return out
+
+
+# ---- the tangent trace of forward mode ----------------------------------------------
+
+# The tangent of each op as text: one term per operand slot, ȯut = Σᵢ ∂out/∂vᵢ · v̇ᵢ, with
+# ``{0}``, ``{1}`` for the operands and ``{t0}``, ``{t1}`` for their tangents (``v̇1``),
+# so the term of a constant operand (tangent 0) drops out of the printed formula.
+TANGENT_TERMS = {
+    ops.Add: ("{t0}", "{t1}"),
+    ops.Sub: ("{t0}", "−{t1}"),
+    ops.Mul: ("{t0}·{1}", "{0}·{t1}"),
+    ops.Div: ("{t0} / {1}", "−{0}·{t1} / {1}²"),
+    ops.Power: ("{1}·{0}^({1}−1)·{t0}", "{0}^{1}·ln({0})·{t1}"),
+    ops.Maximum: ("[{0} > {1}]·{t0}", "[{1} > {0}]·{t1}"),
+    ops.Minimum: ("[{0} < {1}]·{t0}", "[{1} < {0}]·{t1}"),
+    ops.Neg: ("−{t0}",),
+    ops.Log: ("{t0} / {0}",),
+    ops.Exp: ("exp({0})·{t0}",),
+    ops.Sin: ("cos({0})·{t0}",),
+    ops.Cos: ("−sin({0})·{t0}",),
+    ops.Tanh: ("(1 − tanh²({0}))·{t0}",),
+    ops.Sigmoid: ("σ({0})·(1 − σ({0}))·{t0}",),
+    ops.ReLU: ("[{0} > 0]·{t0}",),
+    ops.Abs: ("sign({0})·{t0}",),
+}
+
+
+def tangent_terms(op: Op) -> tuple:
+    """The tangent of ``op`` as text, one term per operand slot (see `TANGENT_TERMS`)."""
+    if isinstance(op, ops.Pow):
+        k = op.exponent
+        power = "{0}" if k - 1 == 1 else "{0}^" + _exponent_text(k - 1)
+        return (f"{ops.number_text(k)}·{power}·{{t0}}",)
+    if isinstance(op, (ops.Summation, ops.Dot)):  # n-ary: the local derivatives times tangents
+        return tuple(
+            f"{local}·{{t{i}}}" if local != "1" else f"{{t{i}}}" for i, local in enumerate(op.local)
+        )
+    return TANGENT_TERMS[type(op)]
+
+
+class _TraceNode:
+    """One recorded dual; ``parents`` lets `topological_order` number the trace."""
+
+    __slots__ = ("dual", "op", "operands", "is_node", "parents", "name")
+
+    def __init__(self, dual, op, operands, is_node, parents, name=""):
+        self.dual, self.op, self.operands, self.is_node = dual, op, operands, is_node
+        self.parents, self.name = parents, name
+
+
+class TangentTrace(Renders):
+    """Records the dual ops run on its inputs; renders the forward tangent trace.
+
+    >>> trace = TangentTrace()
+    >>> x1, x2 = trace.input(2.0, 1.0, "x1"), trace.input(5.0, 0.0, "x2")
+    >>> y = trace.output(log(x1) + x1 * x2 - sin(x2), "y")
+    >>> print(trace.table().rows[2])
+    ['v3 = ln(v1) = 0.693', 'v̇3 = v̇1 / v1 = 0.5']
+
+    Rows are numbered as the lecture numbers the evaluation trace: inputs first
+    (v1, v2, …), then the ops level by level, then the outputs.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[int, _TraceNode] = {}  # id(dual) → node; the node keeps the dual
+        self._inputs: list[_TraceNode] = []
+        self._outputs: list[tuple[str, Any]] = []
+
+    def input(self, value: float, tangent: float, name: str = "") -> Dual:
+        """Return a new input dual whose ops this trace records."""
+        x = Dual(value, tangent)
+        x._trace = self
+        node = _TraceNode(x, None, (), (), (), name or f"x{len(self._inputs) + 1}")
+        self._nodes[id(x)] = node
+        self._inputs.append(node)
+        return x
+
+    def output(self, y: Any, name: str = "") -> Any:
+        """Mark ``y`` (what f returned) as an output row; return it unchanged."""
+        self._outputs.append((name or f"y{len(self._outputs) + 1}", y))
+        return y
+
+    def record(self, out: Dual, op: Op, operands: tuple) -> None:
+        """Note that ``op`` made ``out`` from ``operands`` (`forward.apply_op` calls this)."""
+        out._trace = self
+        is_node = tuple(isinstance(x, Dual) for x in operands)
+        known = self._nodes
+        parents = tuple(known[id(x)] for x in operands if isinstance(x, Dual) and id(x) in known)
+        self._nodes[id(out)] = _TraceNode(out, op, tuple(operands), is_node, parents)
+
+    def table(self, title: str = "") -> Table:
+        """Return the trace as a `Table`: forward primal trace | forward tangent trace."""
+        outputs = [self._nodes[id(y)] for _, y in self._outputs if id(y) in self._nodes]
+        ends = outputs if self._outputs else list(self._nodes.values())
+        # A root above the inputs and the outputs: topological_order then lists the inputs
+        # first, in the order given, and drops ops the outputs do not depend on.
+        root = _TraceNode(None, None, (), (), (*self._inputs, *ends))
+        order = [node for node in topological_order(root) if node is not root]
+        labels = {id(node): f"v{i}" for i, node in enumerate(order, start=1)}
+
+        def label(operand, is_node):
+            node = self._nodes.get(id(operand)) if is_node else None
+            return labels[id(node)] if node is not None else _number_text(operand)
+
+        rows = []
+        for node in order:
+            v, d = labels[id(node)], node.dual
+            if node.op is None:  # an input
+                primal, tangent = node.name, _dotted(node.name)
+            else:
+                names = [label(x, is_node) for x, is_node in zip(node.operands, node.is_node)]
+                dotted = {f"t{i}": _dotted(n) for i, n in enumerate(names)}
+                primal = node.op.formula.format(*names)
+                terms = [
+                    term.format(*names, **dotted)
+                    for term, is_node in zip(tangent_terms(node.op), node.is_node)
+                    if is_node  # a constant's tangent is 0: its term drops out
+                ]
+                tangent = _sum_text(terms)
+            rows.append(
+                [
+                    f"{v} = {primal} = {_number_text(d.value)}",
+                    f"{_dotted(v)} = {tangent} = {_number_text(d.tangent)}",
+                ]
+            )
+        for name, y in self._outputs:
+            node = self._nodes.get(id(y)) if isinstance(y, Dual) else None
+            if node is not None:
+                v = labels[id(node)]
+                primal, tangent = f"{v} = {_number_text(y.value)}", f"{_dotted(v)} = "
+                tangent += _number_text(y.tangent)
+            else:  # f returned a constant
+                primal, tangent = _number_text(y), "0"
+            rows.append([f"{name} = {primal}", f"{_dotted(name)} = {tangent}"])
+        seed = ", ".join(
+            f"{_dotted(n.name)} = {_number_text(n.dual.tangent)}" for n in self._inputs
+        )
+        return Table(
+            title or f"Forward mode, seed {seed}",
+            ["Forward primal trace", "Forward tangent trace"],
+            rows,
+            math_columns=(0, 1),
+        )
+
+    def to_text(self) -> str:
+        return self.table().to_text()
+
+    def to_markdown(self) -> str:
+        return self.table().to_markdown()
+
+    def to_html(self) -> str:
+        return self.table().to_html()
+
+    def to_latex(self) -> str:
+        return self.table().to_latex()
+
+
+def tangent_trace(
+    f: Callable,
+    inputs: Sequence[float],
+    tangents: Sequence[float],
+    names: Sequence[str] | None = None,
+    output_name: str = "y",
+) -> TangentTrace:
+    """Return the tangent trace of one forward pass of ``f`` at ``inputs`` with seed ``tangents``.
+
+    Input names default to f's parameter names (``lambda x1, x2: …`` gives x1, x2).
+    """
+    if len(inputs) != len(tangents):
+        raise ValueError(
+            f"tangent_trace: {len(inputs)} inputs but {len(tangents)} tangents; give one each"
+        )
+    names = list(names) if names is not None else parameter_names(f, len(inputs))
+    if len(names) != len(inputs):
+        raise ValueError(f"tangent_trace: {len(inputs)} inputs but {len(names)} names")
+    trace = TangentTrace()
+    duals = [trace.input(x, t, n) for x, t, n in zip(inputs, tangents, names)]
+    out = f(*duals)
+    if isinstance(out, (tuple, list)):
+        for i, y in enumerate(out, start=1):
+            trace.output(y, f"{output_name}{i}")
+    else:
+        trace.output(out, output_name)
+    return trace
+
+
+def _dotted(label: str) -> str:
+    """v3 → v̇3, x1 → ẋ1, y → ẏ: a dot over the first letter, as the lecture writes it."""
+    return label[0] + DOT + label[1:] if label and label[0].isalpha() else f"d({label})"
+
+
+def _sum_text(terms: list[str]) -> str:
+    """Join terms with + and −: ["v̇1", "−v̇2"] → "v̇1 − v̇2"."""
+    if not terms:
+        return "0"
+    text = terms[0]
+    for term in terms[1:]:
+        text += f" − {term[1:]}" if term.startswith("−") else f" + {term}"
+    return text
+
+
+def _primal(x) -> float:
+    """The plain number at the bottom of a dual's component (or a constant operand)."""
+    while isinstance(x, Dual):
+        x = x.value
+    return x.data if isinstance(x, Value) else x
+
+
+def _exponent_text(k: float) -> str:
+    text = ops.number_text(k)
+    return f"({text})" if k < 0 else text
+
+
+def _number_text(x) -> str:
+    """A number for a trace cell, as the lecture prints it: 0.693, 5.5, 11.652."""
+    x = _primal(x)
+    if x == 0 or abs(x) >= 1e-3:
+        return f"{round(x, 3):g}".replace("-", "−")
+    return f"{x:.3g}".replace("-", "−")
