@@ -1,0 +1,580 @@
+"""Convolution and pooling ops: windows of an image, a matrix product, and their adjoints.
+
+Everything here is built on one picture. A `Window` (kernel size, stride, padding,
+dilation) cuts a padded image xp:(N, C, H, W) into overlapping patches, one per output
+position: the patch at output (p, q) holds xp[n, c, p·s + i·d, q·s + j·d] for kernel offsets
+(i, j). Two functions move between the image and its patches:
+
+* `im2col` (unfold) reads every patch into one array cols:(N, C, kH, kW, oH, oW): a
+  strided *view* of xp (no copy: each patch is the image seen through other strides),
+  then one copy into this channel-major order, whose inner axes (oH, oW) run along the
+  image's rows, so the copy reads memory in order.
+* `col2im` (fold) is its adjoint: every patch is added back where it was cut from. Where
+  patches overlap, a pixel belongs to several of them and receives the *sum* of their
+  partial adjoints: x̄ = Σ over windows containing x.
+
+Then every op is a short formula on patches, and every backward pass is a fold:
+
+    Conv2d     out = W·cols + b          x̄ = fold(Wᵀ·ḡ),       W̄ = Σₙ ḡ·colsᵀ
+    MaxPool2d  out = max of each patch   x̄ = fold(ḡ at the patch's winner)
+    AvgPool2d  out = mean of each patch  x̄ = fold(ḡ/count copied over the patch)
+
+`Unfold` and `Fold` are ops too (torch.nn.functional's ``unfold``/``fold``), each the
+other's backward. That is what makes ``backward(create_graph=True)`` work: replayed on
+Tensors (see vecgrad/tensor.py, ``_replay``), Conv2d's backward records Fold and Unfold
+nodes and matrix products, which are all differentiable again. Masks and counts (which
+patch entry won a max) are constants, read from the plain numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .ops import Op, _values
+from .tensor import Constant, Tensor, apply_op
+
+# ---- the geometry of windows ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the windows of a 2-D op sit: everything but the numbers.
+
+    ``kernel`` (kH, kW), ``stride`` (sH, sW), ``dilation`` (dH, dW) and ``padding``
+    ((top, bottom), (left, right)): zeros (or −∞ for max) added around the image. PyTorch's
+    ``padding=p`` is ((p, p), (p, p)); ``ceil_mode`` adds a little more at the bottom and
+    right so the last, partial window fits.
+    """
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    dilation: tuple[int, int] = (1, 1)
+
+    def extent(self) -> tuple[int, int]:
+        """The span of one dilated window: d·(k − 1) + 1 along each axis."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    def padded(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The padded image's (H, W) for an image of ``size``."""
+        return tuple(n + before + after for n, (before, after) in zip(size, self.padding))
+
+    def out_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """(oH, oW): how many windows fit along each axis, ⌊(Hp − extent)/s⌋ + 1."""
+        return tuple(
+            (n - e) // s + 1 for n, e, s in zip(self.padded(size), self.extent(), self.stride)
+        )
+
+
+def window(
+    op_name: str, kernel_size, stride, padding, dilation=1, ceil_mode: bool = False, size=None
+) -> Window:
+    """Return the `Window` of an op's arguments (ints or pairs), or a ValueError naming them.
+
+    With ``ceil_mode`` (pooling) the image ``size`` is needed: the bottom/right padding
+    grows so that a last, partial window still counts, as in PyTorch.
+    """
+    kernel = _pair(op_name, "kernel_size", kernel_size, minimum=1)
+    stride = _pair(op_name, "stride", stride, minimum=1)
+    pad = _pair(op_name, "padding", padding, minimum=0)
+    dilation = _pair(op_name, "dilation", dilation, minimum=1)
+    padding = ((pad[0], pad[0]), (pad[1], pad[1]))
+    if ceil_mode and size is not None:
+        extra = []
+        for n, p, k, d, s in zip(size, pad, kernel, dilation, stride):
+            span = n + 2 * p - (d * (k - 1) + 1)
+            out = -(-span // s) + 1 if span >= 0 else 1  # ⌈span/s⌉ + 1
+            if (out - 1) * s >= n + p:  # PyTorch: the last window must start inside the image
+                out -= 1
+            extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)))
+        padding = ((pad[0], pad[0] + extra[0]), (pad[1], pad[1] + extra[1]))
+    return Window(kernel, stride, padding, dilation)
+
+
+def check_image(op_name: str, shape: tuple, win: Window, what: str = "input") -> None:
+    """Raise a ValueError unless ``shape`` is (N, C, H, W) and one window fits the padded image."""
+    if len(shape) != 4:
+        hint = ""
+        if len(shape) == 3:
+            hint = (
+                f": the batch axis is missing (for one image use x.reshape(1, {shape[0]}, "
+                f"{shape[1]}, {shape[2]}))"
+            )
+        raise ValueError(
+            f"{op_name}: expected a 4-D {what} (N, C, H, W), got shape {tuple(shape)}{hint}"
+        )
+    padded, extent = win.padded(shape[2:]), win.extent()
+    if padded[0] < extent[0] or padded[1] < extent[1]:
+        (top, _), (left, _) = win.padding
+        dilated = f" (dilated to {extent[0]}×{extent[1]})" if extent != win.kernel else ""
+        raise ValueError(
+            f"{op_name}: the kernel {win.kernel[0]}×{win.kernel[1]}{dilated} is larger than "
+            f"the padded input {padded[0]}×{padded[1]} ({what} of shape {tuple(shape)}, "
+            f"padding {(top, left)})"
+        )
+
+
+# ---- image ↔ patches ----------------------------------------------------------------
+
+
+def pad_image(x: np.ndarray, win: Window, value: float = 0.0) -> np.ndarray:
+    """x:(N, C, H, W) with ``value`` added around it as ``win.padding`` says (x itself if none)."""
+    (top, bottom), (left, right) = win.padding
+    if not (top or bottom or left or right):
+        return x
+    N, C, H, W = x.shape
+    out = np.full((N, C, H + top + bottom, W + left + right), value, dtype=x.dtype)
+    out[:, :, top : top + H, left : left + W] = x
+    return out
+
+
+def patches(xp: np.ndarray, win: Window) -> np.ndarray:
+    """The windows of a padded image xp:(N, C, Hp, Wp) as a read-only strided view
+    (N, C, kH, kW, oH, oW): entry [n, c, i, j, p, q] is xp[n, c, p·sH + i·dH, q·sW + j·dW].
+
+    No number is copied: moving one kernel offset (i → i + 1) steps dH rows of xp, moving
+    one window (p → p + 1) steps sH rows, so each axis is one stride of the same memory.
+    """
+    N, C, Hp, Wp = xp.shape
+    (kH, kW), (sH, sW), (dH, dW) = win.kernel, win.stride, win.dilation
+    oH, oW = (Hp - win.extent()[0]) // sH + 1, (Wp - win.extent()[1]) // sW + 1
+    n, c, h, w = xp.strides
+    return as_strided(
+        xp, (N, C, kH, kW, oH, oW), (n, c, dH * h, dW * w, sH * h, sW * w), writeable=False
+    )
+
+
+def im2col(x: np.ndarray, win: Window) -> np.ndarray:
+    """Return the windows of x:(N, C, H, W), zero-padded, copied into (N, C, kH, kW, oH, oW)."""
+    return np.ascontiguousarray(patches(pad_image(x, win), win))
+
+
+def col2im(cols: np.ndarray, size: tuple[int, int], win: Window) -> np.ndarray:
+    """Return the adjoint of `im2col`: each window of cols:(N, C, kH, kW, oH, oW) added back
+    where it was cut from an image of ``size`` (H, W), padding dropped → (N, C, H, W).
+
+    One strided add per kernel offset (i, j): the (i, j) entries of all windows land on a
+    grid of pixels stepping by the stride. Where windows overlap, a pixel is on several of
+    these grids and collects the sum of their partial adjoints.
+    """
+    N, C, kH, kW, oH, oW = cols.shape
+    (top, _), (left, _) = win.padding
+    Hp, Wp = win.padded(size)
+    (sH, sW), (dH, dW) = win.stride, win.dilation
+    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
+    for i in range(kH):
+        for j in range(kW):
+            rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
+            columns = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
+            xp[:, :, rows, columns] += cols[:, :, i, j]
+    if xp.shape[2:] == tuple(size):
+        return xp
+    return xp[:, :, top : top + size[0], left : left + size[1]]
+
+
+# ---- the ops -----------------------------------------------------------------------
+
+
+class Unfold(Op):
+    """cols = im2col(x): every window of the zero-padded image, one column per position.
+
+    x:(N, C, H, W) → cols:(N, C·kH·kW, L), L = oH·oW windows (torch.nn.functional.unfold);
+    column l holds window l, channel-major (c, i, j).
+      VJP: x̄ = fold(ḡ) (each window's adjoint added back where it sat; overlaps sum)
+      JVP: ċols = unfold(ẋ) (unfold is linear)
+    """
+
+    __slots__ = ("win", "size")
+    symbol, formula, local = "unfold", "unfold({0})", ("fold(ḡ)",)
+    fresh_grads = True  # fold makes a new array
+
+    def __init__(self, win: Window):
+        self.win = win
+
+    def forward(self, x):
+        check_image("unfold", x.shape, self.win)
+        self.size = x.shape[2:]
+        cols = im2col(_values(x), self.win)
+        N, C, kH, kW, oH, oW = cols.shape
+        return cols.reshape(N, C * kH * kW, oH * oW)
+
+    def backward(self, g):
+        return (fold(g, self.size, self.win),)
+
+    def jvp(self, tx):
+        return unfold(tx, self.win)
+
+    def __repr__(self) -> str:
+        return f"Unfold({self.win!r})"
+
+
+class Fold(Op):
+    """x = col2im(cols): the adjoint of `Unfold`; overlapping windows are summed.
+
+    cols:(N, C·kH·kW, L) → x:(N, C, H, W) for output size (H, W) (torch.nn.functional.fold).
+      VJP: c̄ols = unfold(ḡ)
+      JVP: ẋ = fold(ċols) (fold is linear)
+    """
+
+    __slots__ = ("win", "size")
+    symbol, formula, local = "fold", "fold({0})", ("unfold(ḡ)",)
+    fresh_grads = True  # unfold copies the windows
+
+    def __init__(self, win: Window, size: tuple[int, int]):
+        self.win, self.size = win, tuple(size)
+
+    def forward(self, cols):
+        N, K, L = _fold_shape("fold", cols.shape, self.size, self.win)
+        kH, kW = self.win.kernel
+        oH, oW = self.win.out_size(self.size)
+        cols6 = np.reshape(_values(cols), (N, K // (kH * kW), kH, kW, oH, oW))
+        return col2im(cols6, self.size, self.win)
+
+    def backward(self, g):
+        return (unfold(g, self.win),)
+
+    def jvp(self, tcols):
+        return fold(tcols, self.size, self.win)
+
+    def __repr__(self) -> str:
+        return f"Fold({self.win!r}, size={self.size!r})"
+
+
+class Conv2d(Op):
+    """out = W ⋆ x + b: each output pixel is a weighted sum of one window of every channel.
+
+    x:(N, C_in, H, W)  W:(C_out, C_in/g, kH, kW)  b:(C_out,) → out:(N, C_out, oH, oW),
+    g groups (each output channel sees only its group's C_in/g input channels). With
+    cols = unfold(x) (N, C_in·kH·kW, L) and W as a matrix (C_out, C_in/g·kH·kW), per group:
+      forward: out = W·cols + b            (one matrix product per image and group)
+      VJP:     x̄ = fold(Wᵀ·ḡ)              (the windows' adjoints, summed where they overlap:
+                                             a correlation of ḡ with the flipped kernel)
+               W̄ = Σₙ ḡ·colsᵀ,  b̄ = Σ ḡ over n, oH, oW
+      JVP:     ȯut = W·unfold(ẋ) + Ẇ·cols + ḃ
+    """
+
+    __slots__ = ("win", "groups", "size", "cols", "W")
+    symbol, formula = "conv2d", "conv2d({0}, {1})"
+    local = ("fold(Wᵀ·ḡ)", "ḡ·colsᵀ", "Σ ḡ")
+    fresh_grads = True  # every partial is a new array (a fold, a product, a sum)
+
+    def __init__(self, win: Window, groups: int = 1):
+        self.win, self.groups = win, groups
+
+    def forward(self, x, W, b=None):
+        check_conv(
+            "conv2d", x.shape, W.shape, None if b is None else b.shape, self.win, self.groups
+        )
+        _check_dtypes("conv2d", x, W, b)
+        self.size = x.shape[2:]
+        self.cols = unfold(x, self.win)  # a Tensor when replayed for create_graph
+        self.W = W
+        return self._apply(W, self.cols, b)
+
+    def _apply(self, W, cols, b):
+        """W·cols (+ b) per group, shaped (N, C_out, oH, oW)."""
+        N, K, L = cols.shape
+        G, O = self.groups, W.shape[0]
+        out = _group_weight(W, G) @ np.reshape(cols, (N, G, K // G, L))  # (N, G, O/G, L)
+        out = np.reshape(out, (N, O) + self.win.out_size(self.size))
+        return out if b is None else out + np.reshape(b, (O, 1, 1))
+
+    def backward(self, g):
+        need_x, need_W, *need_b = self.needs_input_grad
+        N, O, oH, oW = g.shape
+        G, K = self.groups, self.cols.shape[1]
+        g4 = np.reshape(g, (N, G, O // G, oH * oW))  # ḡ as matrices (O/G, L) per image, group
+        gx = gW = None
+        if need_x:
+            W_T = np.transpose(_group_weight(self.W, G), (0, 2, 1))  # (G, K/G, O/G)
+            gx = fold(np.reshape(W_T @ g4, (N, K, oH * oW)), self.size, self.win)
+        if need_W:
+            cols_T = np.transpose(np.reshape(self.cols, (N, G, K // G, -1)), (0, 1, 3, 2))
+            gW = np.reshape(np.sum(g4 @ cols_T, axis=0), self.W.shape)  # Σₙ ḡ·colsᵀ
+        if not need_b:
+            return gx, gW
+        return gx, gW, (np.sum(g, axis=(0, 2, 3)) if need_b[0] else None)
+
+    def jvp(self, tx, tW, tb=None):
+        out = None
+        if tx is not None:
+            out = self._apply(self.W, unfold(tx, self.win), None)
+        if tW is not None:
+            term = self._apply(tW, self.cols, None)
+            out = term if out is None else out + term
+        if tb is not None:
+            out = _bias_image(tb, self.cols.shape[0], self.win.out_size(self.size), out)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Conv2d({self.win!r}, groups={self.groups})"
+
+
+class MaxPool2d(Op):
+    """out = the largest entry of each window (padding counts as −∞).
+
+    x:(N, C, H, W) → out:(N, C, oH, oW). ``winner`` one-hot marks, in each window, the entry
+    that won (the first in row-major order on a tie, as PyTorch, so exactly one gets ḡ).
+      VJP: x̄ = fold(ḡ·winner)  (each window's ḡ to its winner; overlapping windows add)
+      JVP: ȯut = Σ over the window of unfold(ẋ)·winner (the winner's tangent)
+    """
+
+    __slots__ = ("win", "size", "winner")
+    symbol, formula, local = "maxpool", "maxpool({0})", ("[x = window max]",)
+    fresh_grads = True
+
+    def __init__(self, win: Window):
+        self.win = win
+
+    def forward(self, x):
+        xv = _values(x)
+        check_image("max_pool2d", xv.shape, self.win)
+        _check_float("max_pool2d", xv)
+        self.size = xv.shape[2:]
+        windows = patches(pad_image(xv, self.win, -np.inf), self.win)  # (N, C, kH, kW, oH, oW)
+        kH, kW = self.win.kernel
+        out = windows[:, :, 0, 0].copy()
+        best = np.zeros(out.shape, dtype=np.intp)  # the winner's offset i·kW + j
+        for k in range(1, kH * kW):  # strictly larger replaces: the first maximum stays
+            candidate = windows[:, :, k // kW, k % kW]
+            larger = candidate > out
+            np.copyto(out, candidate, where=larger)
+            best[larger] = k
+        offsets = np.arange(kH * kW).reshape(kH, kW, 1, 1)
+        self.winner = (best[:, :, None, None] == offsets).astype(xv.dtype)  # (N,C,kH,kW,oH,oW)
+        return out
+
+    def backward(self, g):
+        N, C, oH, oW = g.shape
+        kH, kW = self.win.kernel
+        cols = np.reshape(g, (N, C, 1, 1, oH, oW)) * self.winner
+        return (fold(np.reshape(cols, (N, C * kH * kW, oH * oW)), self.size, self.win),)
+
+    def jvp(self, tx):
+        N, C, kH, kW, oH, oW = self.winner.shape
+        windows = np.reshape(unfold(tx, self.win), self.winner.shape)
+        return np.sum(windows * self.winner, axis=(2, 3))
+
+    def __repr__(self) -> str:
+        return f"MaxPool2d({self.win!r})"
+
+
+class AvgPool2d(Op):
+    """out = the mean of each window: its sum over ``count`` (kH·kW, or with
+    ``count_include_pad=False`` only the entries inside the image).
+
+    x:(N, C, H, W) → out:(N, C, oH, oW)
+      VJP: x̄ = fold(ḡ/count copied to every entry of the window)
+      JVP: ȯut = avgpool(ẋ) (linear)
+    """
+
+    __slots__ = ("win", "count_include_pad", "size", "count")
+    symbol, formula, local = "avgpool", "avgpool({0})", ("1/count",)
+    fresh_grads = True
+
+    def __init__(self, win: Window, count_include_pad: bool = True):
+        self.win, self.count_include_pad = win, count_include_pad
+
+    def forward(self, x):
+        check_image("avg_pool2d", x.shape, self.win)
+        _check_float("avg_pool2d", _values(x))
+        self.size = x.shape[2:]
+        self.count = self._count(_values(x).dtype)  # (oH, oW)
+        if isinstance(x, Tensor):  # a create_graph replay: the window sums through ops
+            windows = np.reshape(unfold(x, self.win), self._shape6(x.shape))
+        else:
+            windows = patches(pad_image(x, self.win), self.win)
+        return np.sum(windows, axis=(2, 3)) / self.count
+
+    def _shape6(self, shape: tuple) -> tuple:
+        """(N, C, kH, kW, oH, oW): the windows of an input of ``shape``."""
+        return tuple(shape[:2]) + self.win.kernel + self.win.out_size(self.size)
+
+    def _count(self, dtype) -> np.ndarray:
+        """(oH, oW): how many entries each window averages, the window sums of a mask of
+        what counts: the image, and with count_include_pad its padding too (but never
+        ceil_mode's overhang at the bottom and right, as PyTorch)."""
+        H, W = self.size
+        mask = np.zeros((1, 1) + self.win.padded(self.size), dtype)
+        (top, _), (left, _) = self.win.padding
+        if self.count_include_pad:
+            mask[:, :, : H + 2 * top, : W + 2 * left] = 1
+        else:
+            mask[:, :, top : top + H, left : left + W] = 1
+        return patches(mask, self.win).sum(axis=(2, 3))[0, 0]
+
+    def backward(self, g):
+        N, C, oH, oW = g.shape
+        kH, kW = self.win.kernel
+        cols = np.broadcast_to(
+            np.reshape(g / self.count, (N, C, 1, 1, oH, oW)), self._shape6(g.shape)
+        )
+        return (fold(np.reshape(cols, (N, C * kH * kW, oH * oW)), self.size, self.win),)
+
+    def jvp(self, tx):
+        return avg_pool(tx, self.win, self.count_include_pad)
+
+    def __repr__(self) -> str:
+        return f"AvgPool2d({self.win!r}, count_include_pad={self.count_include_pad})"
+
+
+class Pad(Op):
+    """out = x with constant ``value`` added around its last axes (torch.nn.functional.pad).
+
+    ``widths`` lists (before, after) per axis, first axis first; x:(…) → out:(… + widths)
+      VJP: x̄ = ḡ[the slice where x sits]
+      JVP: ȯut = ẋ padded with zeros (the constant has no tangent)
+    """
+
+    __slots__ = ("widths", "value", "inside")
+    symbol, formula, local = "pad", "pad({0})", ("1",)
+
+    def __init__(self, widths: tuple, value: float = 0.0):
+        self.widths, self.value = tuple(widths), value
+
+    def forward(self, x):
+        xv = _values(x)
+        self.inside = tuple(slice(a, a + n) for (a, _), n in zip(self.widths, xv.shape))
+        out = np.full(
+            tuple(n + a + b for (a, b), n in zip(self.widths, xv.shape)), self.value, xv.dtype
+        )
+        out[self.inside] = xv
+        return out
+
+    def backward(self, g):
+        return (g[self.inside],)
+
+    def jvp(self, tx):
+        return _run(Pad(self.widths, 0.0), tx)
+
+    def __repr__(self) -> str:
+        return f"Pad({self.widths!r}, value={self.value!r})"
+
+
+# ---- the linear pieces, on arrays or (create_graph, reverse over forward) on Tensors ----
+
+
+def unfold(x, win: Window):
+    """unfold(x) (N, C·kH·kW, L) of an array, or an Unfold node of a Tensor."""
+    return _run(Unfold(win), x)
+
+
+def fold(cols, size: tuple[int, int], win: Window):
+    """fold(cols) (N, C, H, W) of an array, or a Fold node of a Tensor."""
+    return _run(Fold(win, size), cols)
+
+
+def avg_pool(x, win: Window, count_include_pad: bool = True):
+    """The window means of an array, or an AvgPool2d node of a Tensor."""
+    return _run(AvgPool2d(win, count_include_pad), x)
+
+
+def _run(op: Op, *inputs):
+    """``op`` on arrays (its forward), or recorded as a node when an input is a Tensor.
+
+    Backward and tangent rules call the linear pieces (Unfold, Fold) through this, so
+    on plain arrays they compute and under create_graph they build differentiable nodes.
+    """
+    if any(isinstance(a, Tensor) for a in inputs):
+        tensors = [
+            a if isinstance(a, Tensor) else Constant._node(a, None, (), False) for a in inputs
+        ]
+        return apply_op(op, *tensors)
+    op.needs_input_grad = (True,) * len(inputs)
+    return op.forward(*inputs)
+
+
+def _group_weight(W, groups: int):
+    """W:(C_out, C_in/g, kH, kW) as g matrices (C_out/g, C_in/g·kH·kW)."""
+    O = W.shape[0]
+    return np.reshape(W, (groups, O // groups, -1))
+
+
+def _bias_image(tb, n: int, out_size: tuple, out):
+    """``out`` + ḃ broadcast over (N, C_out, oH, oW) (``out`` may be None)."""
+    term = np.broadcast_to(np.reshape(tb, (-1, 1, 1)), (n, tb.shape[0]) + tuple(out_size))
+    return term if out is None else out + term
+
+
+# ---- checking input ----------------------------------------------------------------
+
+
+def check_conv(
+    op_name: str, x_shape: tuple, w_shape: tuple, b_shape, win: Window, groups: int
+) -> None:
+    """Raise a ValueError naming the shapes unless x, W (and b) make a convolution."""
+    if len(w_shape) != 4:
+        raise ValueError(
+            f"{op_name}: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape "
+            f"{tuple(w_shape)}"
+        )
+    if tuple(w_shape[2:]) != win.kernel:
+        raise ValueError(f"{op_name}: weight {tuple(w_shape)} has a kernel other than {win.kernel}")
+    check_image(op_name, x_shape, win)
+    C, (O, Cg) = x_shape[1], w_shape[:2]
+    if O % groups:
+        raise ValueError(
+            f"{op_name}: groups = {groups} must divide the output channels, but weight of "
+            f"shape {tuple(w_shape)} has {O}"
+        )
+    if C != Cg * groups:
+        hint = f"; groups = {groups} must also divide the input channels {C}" if C % groups else ""
+        raise ValueError(
+            f"{op_name}: input has {C} channels, weight expects {Cg}·groups = {Cg * groups} "
+            f"(input {tuple(x_shape)}, weight {tuple(w_shape)}, groups = {groups}){hint}"
+        )
+    if b_shape is not None and tuple(b_shape) != (O,):
+        raise ValueError(
+            f"{op_name}: bias of shape {tuple(b_shape)} does not match the {O} output "
+            f"channels of weight {tuple(w_shape)} (expected ({O},))"
+        )
+
+
+def _fold_shape(op_name: str, shape: tuple, size: tuple, win: Window) -> tuple:
+    """(N, C·kH·kW, L), checked against the kernel and the number of windows in ``size``."""
+    kH, kW = win.kernel
+    if len(shape) != 3:
+        raise ValueError(f"{op_name}: expected a 3-D input (N, C·kH·kW, L), got shape {shape}")
+    check_image(op_name, (1, 1) + tuple(size), win, what="output")
+    L = math.prod(win.out_size(size))
+    if shape[1] % (kH * kW) or shape[2] != L:
+        raise ValueError(
+            f"{op_name}: input of shape {tuple(shape)} needs C·{kH}·{kW} rows and {L} "
+            f"columns (the windows of a {size[0]}×{size[1]} output)"
+        )
+    return tuple(shape)
+
+
+def _check_float(op_name: str, x: np.ndarray) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op_name}: expected floating-point input, got {x.dtype}")
+
+
+def _check_dtypes(op_name: str, x, W, b) -> None:
+    """Input, weight and bias must share one floating dtype (no silent float64 promotion)."""
+    dtypes = [_values(a).dtype for a in (x, W, b) if a is not None]
+    if dtypes[0].kind != "f" or len(set(dtypes)) > 1:
+        names = ", ".join(f"{n} {d}" for n, d in zip(("input", "weight", "bias"), dtypes))
+        raise TypeError(
+            f"{op_name}: input, weight and bias need one floating-point dtype, got {names} "
+            "(convert with x.astype(np.float32), or build the layer with dtype=...)"
+        )
+
+
+def _pair(op_name: str, what: str, value, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints as (h, w), each at least ``minimum``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair)
+    ):
+        raise TypeError(f"{op_name}: {what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        need = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op_name}: {what} must be {need}, got {value!r}")
+    return int(pair[0]), int(pair[1])
