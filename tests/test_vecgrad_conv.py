@@ -8,6 +8,8 @@ double backward. Errors name the op and the shapes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -630,3 +632,190 @@ def _x(*shape):
 def test_bad_input_is_refused_with_a_message_naming_op_and_shapes(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---- the modules: vecgrad.nn.Conv2d, MaxPool2d, AvgPool2d, BatchNorm2d ------------------
+
+
+def _lenet(nn, **kw):
+    """LeNet-5 for (N, 1, 28, 28) in either library (``kw``: vecgrad's rng, or nothing)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2, **kw),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, **kw),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120, **kw),
+        nn.ReLU(),
+        nn.Linear(120, 10, **kw),
+    )
+
+
+def test_a_lenet_moves_between_vecgrad_and_torch_with_equal_outputs_and_gradients():
+    torch = pytest.importorskip("torch")
+    from vecgrad import nn
+
+    ours = _lenet(nn, rng=np.random.default_rng(0), dtype=np.float64)
+    theirs = _lenet(torch.nn).double()
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.torch_state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(1)
+    x, labels = rng.standard_normal((3, 1, 28, 28)), np.array([1, 7, 3])
+    loss = vecgrad.functional.cross_entropy(ours(x), labels)
+    loss.backward()
+    expected = torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(labels))
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    grads = {name: p.grad for name, p in ours.named_parameters()}
+    for name, p in theirs.named_parameters():
+        mine = grads[name].T if name.startswith(("7.", "9.")) and p.ndim == 2 else grads[name]
+        np.testing.assert_allclose(mine, p.grad.numpy(), rtol=1e-9, atol=1e-12)
+    back = _lenet(nn, rng=np.random.default_rng(5), dtype=np.float64)
+    back.load_torch_state_dict(theirs.state_dict())
+    for name, value in ours.state_dict().items():  # the round trip loses nothing
+        np.testing.assert_array_equal(back.state_dict()[name], value)
+
+
+@pytest.mark.parametrize("args", [(3, 8, 3), (4, 6, (2, 5), 1, 0, 1, 2), (16, 4, 1)])
+def test_conv2d_initialisation_follows_torch(args):
+    """Uniform in ±1/√fan_in for weight and bias, fan_in = C_in/groups·kH·kW, as torch."""
+    torch = pytest.importorskip("torch")
+    from vecgrad import nn
+
+    ours, theirs = nn.Conv2d(*args, rng=0), torch.nn.Conv2d(*args)
+    assert ours.weight.shape == tuple(theirs.weight.shape) and ours.weight.dtype == np.float32
+    fan_in = math.prod(theirs.weight.shape[1:])
+    for mine, torch_param in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
+        # torch's own draw has this bound too: the same distribution, not just our formula
+        assert np.abs(torch_param.detach().numpy()).max() <= 1 / math.sqrt(fan_in)
+        assert np.abs(mine.data).max() <= 1 / math.sqrt(fan_in)
+    big = nn.Conv2d(64, 64, 3, rng=1).weight.data  # 36,864 draws: the spread of U(−a, a)
+    a = 1 / math.sqrt(64 * 9)
+    assert np.abs(big).max() > 0.99 * a and big.std() == pytest.approx(a / math.sqrt(3), rel=0.02)
+
+
+def test_conv2d_module_without_bias_and_seeded_draws_repeat():
+    from vecgrad import nn
+
+    layer = nn.Conv2d(2, 3, 3, bias=False, rng=4)
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    np.testing.assert_array_equal(
+        layer.weight.data, nn.Conv2d(2, 3, 3, bias=False, rng=4).weight.data
+    )
+    assert repr(layer) == "Conv2d(2, 3, kernel_size=(3, 3), bias=False)"
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.booleans(),
+    st.sampled_from([0.1, 0.5, None]),
+)
+def test_batchnorm2d_matches_torch_in_training_and_eval(n, c, h, w, affine, momentum):
+    torch = pytest.importorskip("torch")
+    from vecgrad import nn
+
+    assume(n * h * w > 1)
+    rng = np.random.default_rng(n * 100 + c * 10 + h + w)
+    ours = nn.BatchNorm2d(c, momentum=momentum, affine=affine, dtype=np.float64)
+    theirs = torch.nn.BatchNorm2d(c, momentum=momentum, affine=affine).double()
+    if affine:  # γ, β away from 1, 0 so that their gradients are tested
+        gamma, beta = rng.standard_normal(c), rng.standard_normal(c)
+        ours.weight.data, ours.bias.data = gamma.copy(), beta.copy()
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(gamma))
+            theirs.bias.copy_(torch.tensor(beta))
+    for step in range(3):
+        x = rng.standard_normal((n, c, h, w)) * (step + 1) + step
+        arrays = [x]
+        _assert_matches_torch(ours, theirs, arrays, rng)
+        if affine:
+            np.testing.assert_allclose(
+                ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-9, atol=1e-12
+            )
+            np.testing.assert_allclose(
+                ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-9, atol=1e-12
+            )
+            ours.zero_grad()
+            theirs.zero_grad()
+        for name, buffer in theirs.named_buffers():
+            np.testing.assert_allclose(ours.state_dict()[name], buffer.numpy(), rtol=1e-12)
+    ours.eval()
+    theirs.eval()
+    _assert_matches_torch(ours, theirs, [rng.standard_normal((n, c, h, w))], rng)
+
+
+def test_batchnorm2d_refuses_bad_shapes_and_a_single_value_per_channel():
+    from vecgrad import nn
+
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d\(3\): expected input of shape \(N, 3, H, W\), "
+        r"got \(3, 4, 4\) \(a batch axis is missing\)",
+    ):
+        nn.BatchNorm2d(3)(np.zeros((3, 4, 4), np.float32))
+    with pytest.raises(ValueError, match=r"more than one value per channel"):
+        nn.BatchNorm2d(3)(np.zeros((1, 3, 1, 1), np.float32))
+    with pytest.raises(ValueError, match=r"BatchNorm2d: eps must be positive"):
+        nn.BatchNorm2d(3, eps=0)
+    nn.BatchNorm2d(3).eval()(np.zeros((1, 3, 1, 1), np.float32))  # eval needs no batch
+
+
+def test_pooling_modules_match_the_functions_and_torch_reprs():
+    torch = pytest.importorskip("torch")
+    from vecgrad import nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 6))
+    for ours, theirs in [
+        (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),
+        (nn.MaxPool2d((2, 3), ceil_mode=True), torch.nn.MaxPool2d((2, 3), ceil_mode=True)),
+        (
+            nn.AvgPool2d(2, 1, 1, count_include_pad=False),
+            torch.nn.AvgPool2d(2, 1, 1, count_include_pad=False),
+        ),
+    ]:
+        _assert_matches_torch(ours, theirs, [x], rng)
+    assert repr(nn.MaxPool2d(2)) == repr(torch.nn.MaxPool2d(2))
+
+
+def test_module_construction_refuses_bad_arguments():
+    from vecgrad import nn
+
+    with pytest.raises(
+        ValueError, match=r"Conv2d: in_channels = 3 must be divisible by groups = 2"
+    ):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv2d: stride must be positive, got 0"):
+        nn.Conv2d(3, 4, 3, stride=0)
+    with pytest.raises(ValueError, match=r"MaxPool2d: padding 2 must be at most half"):
+        nn.MaxPool2d(2, padding=2)
+    with pytest.raises(ValueError, match=r"conv2d: input has 1 channels, weight expects 3"):
+        nn.Conv2d(3, 4, 3)(np.zeros((1, 1, 5, 5), np.float32))
+
+
+def test_a_small_cnn_draws_with_a_shape_on_every_node():
+    """The graph of conv → relu → pool → flatten → linear → loss reads like the lecture's
+    diagram: every tensor node is labelled with its shape."""
+    from scalargrad.display.draw import to_dot
+    from vecgrad import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3, rng=0)
+    )
+    loss = vecgrad.functional.cross_entropy(model(np.zeros((2, 1, 6, 6), np.float32)), [0, 2])
+    dot = to_dot(loss)
+    for text in [
+        "conv2d",
+        "maxpool",
+        "(2, 2, 4, 4)",
+        "(2, 2, 2, 2)",
+        "(2, 8)",
+        "(2, 1, 6, 6)",
+        "(2, 1, 3, 3)",
+    ]:
+        assert text in dot, text

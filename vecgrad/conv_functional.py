@@ -104,22 +104,22 @@ def _tensor(x, where: str) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor._node(as_array(x, None, where), None, (), False)
 
 
-def _conv_window(kernel: tuple, stride, padding, dilation) -> conv.Window:
+def _conv_window(kernel: tuple, stride, padding, dilation, op_name="conv2d") -> conv.Window:
     """The Window of conv2d's arguments; "same" pads so that a stride-1 output keeps H × W."""
     if isinstance(padding, str):
         if padding == "valid":
-            return conv.window("conv2d", kernel, stride, 0, dilation)
+            return conv.window(op_name, kernel, stride, 0, dilation)
         if padding != "same":
             raise ValueError(
-                f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+                f"{op_name}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
             )
-        win = conv.window("conv2d", kernel, stride, 0, dilation)
+        win = conv.window(op_name, kernel, stride, 0, dilation)
         if win.stride != (1, 1):
-            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride!r}")
+            raise ValueError(f"{op_name}: padding='same' needs stride 1, got stride {stride!r}")
         total = [d * (k - 1) for k, d in zip(win.kernel, win.dilation)]  # PyTorch: extra at the end
         padding_ = tuple((t // 2, t - t // 2) for t in total)
         return conv.Window(win.kernel, win.stride, padding_, win.dilation)
-    return conv.window("conv2d", kernel, stride, padding, dilation)
+    return conv.window(op_name, kernel, stride, padding, dilation)
 
 
 def _pool_window(op_name, shape, kernel_size, stride, padding, dilation, ceil_mode) -> conv.Window:

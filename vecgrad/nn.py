@@ -598,3 +598,6 @@ __all__ = [
     "BatchNorm1d",
     "Residual",
 ]
+
+
+from .conv_layers import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d  # noqa: E402,F401
