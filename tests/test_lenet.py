@@ -294,6 +294,14 @@ def test_cnn_plots_write_pngs(tmp_path):
         cnn_plots.plot_kernels(np.zeros((784, 100)), tmp_path / "no.png")
 
 
+def test_write_cnn_plots_writes_the_kernels_and_feature_maps(tmp_path):
+    model = models.build_model(models.lenet_spec(), 0)
+    X, y = images(3)
+    paths = cnn_plots.write_cnn_plots(model, X, y, tmp_path / "out", [f"c{i}" for i in range(10)])
+    assert [p.name for p in paths] == ["first_layer_kernels.png", "feature_maps.png"]
+    assert all(p.stat().st_size > 5000 for p in paths)
+
+
 def test_feature_maps_are_each_convolutions_activations():
     model = models.build_model(models.lenet_spec(), 0)
     X, _ = images(1)

@@ -2,6 +2,7 @@
 
     plot_kernels(model[0].weight.data, "kernels.png")          # (C_out, C_in, kH, kW)
     plot_feature_maps(model, X_test[0], "feature_maps.png", label="7")
+    write_cnn_plots(model, X_test, y_test, out)                 # both, as vecgrad-mnist does
 
 As `vecgrad.apps.plots`: each function draws one PNG on a fresh matplotlib ``Figure`` (Agg,
 no pyplot) and returns its path. `feature_maps` gives the numbers behind the second picture.
@@ -136,10 +137,32 @@ def plot_feature_maps(
     return _save(fig, path)
 
 
+def write_cnn_plots(
+    model: nn.Sequential,
+    images: np.ndarray,
+    labels: np.ndarray,
+    out: Path,
+    class_names=None,
+    index: int = 0,
+) -> list[Path]:
+    """Write ``out``/first_layer_kernels.png and ``out``/feature_maps.png (of ``images[index]``,
+    titled with its class) for a trained CNN; return the two paths (what ``vecgrad-mnist
+    --model lenet`` adds to the MLP's plots)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    first = next(layer for layer in model if isinstance(layer, nn.Conv2d))
+    label = int(labels[index])
+    name = str(class_names[label]) if class_names is not None else str(label)
+    return [
+        plot_kernels(first.weight.data, out / "first_layer_kernels.png"),
+        plot_feature_maps(model, images[index], out / "feature_maps.png", label=name),
+    ]
+
+
 def _save(fig: Figure, path: Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return path
 
 
-__all__ = ["feature_maps", "plot_feature_maps", "plot_kernels"]
+__all__ = ["feature_maps", "plot_feature_maps", "plot_kernels", "write_cnn_plots"]
