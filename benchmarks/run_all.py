@@ -26,6 +26,7 @@ BENCHMARKS = {
     "bench_mlp.py": ["--quick"],
     "bench_fashion_mnist.py": ["--epochs", "1"],
     "bench_jacobian.py": ["--sizes", "1", "16", "256"],
+    "bench_cnn.py": ["--quick"],
 }
 
 

@@ -232,7 +232,7 @@ def test_fold_is_the_adjoint_of_unfold(config):
     cols = conv.im2col(x, win)
     c = rng.standard_normal(cols.shape)
     np.testing.assert_allclose(
-        np.sum(cols * c), np.sum(x * conv.col2im(c, x.shape[2:], win)), rtol=1e-10
+        np.sum(cols * c), np.sum(x * conv.col2im(c, x.shape, win)), rtol=1e-10
     )
 
 
@@ -385,17 +385,18 @@ def test_unfold_fold_and_pad_jvps_match_torch_func_jvp():
     x, t = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((2, 3, 5, 6))
     win = conv.window("unfold", (2, 3), (1, 2), 1, (2, 1))
     kw = dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(1, 2))
-    _assert_jvp_matches_torch(
-        conv.Unfold(win), lambda x: torch.nn.functional.unfold(x, **kw), [x], [t]
-    )
+    K, N = 3 * 2 * 3, 2  # vecgrad's columns (K, N·L) are torch's (N, K, L) with N inside
+
+    def torch_unfold(x):
+        return torch.nn.functional.unfold(x, **kw).transpose(0, 1).reshape(K, -1)
+
+    def torch_fold(c):
+        return torch.nn.functional.fold(c.reshape(K, N, -1).transpose(0, 1), (5, 6), **kw)
+
+    _assert_jvp_matches_torch(conv.Unfold(win), torch_unfold, [x], [t])
     cols = rng.standard_normal(conv.Unfold(win).forward(x).shape)
     tc = rng.standard_normal(cols.shape)
-    _assert_jvp_matches_torch(
-        conv.Fold(win, (5, 6)),
-        lambda c: torch.nn.functional.fold(c, (5, 6), **kw),
-        [cols],
-        [tc],
-    )
+    _assert_jvp_matches_torch(conv.Fold(win, (2, 3, 5, 6)), torch_fold, [cols], [tc])
     _assert_jvp_matches_torch(
         conv.Pad(((0, 0), (0, 0), (2, 1), (0, 3)), 7.0),
         lambda x: torch.nn.functional.pad(x, (0, 3, 2, 1), value=7.0),
@@ -819,3 +820,58 @@ def test_a_small_cnn_draws_with_a_shape_on_every_node():
         "(2, 1, 3, 3)",
     ]:
         assert text in dot, text
+
+
+def test_gradients_never_share_memory_with_the_output_adjoint_or_each_other():
+    """A 1×1 kernel on one image: the windows are the image itself, yet every partial
+    adjoint handed to a leaf must be an array of its own (they are kept without copying)."""
+    x = Tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    cols = F.unfold(x, 1)
+    g = np.arange(9.0).reshape(cols.shape)
+    cols.backward(g)
+    assert not np.shares_memory(x.grad, g)
+    c = Tensor(np.ones((1, 1, 9)), requires_grad=True)
+    out = F.fold(c, (3, 3), 1)
+    seed = np.arange(9.0).reshape(1, 1, 3, 3)
+    out.backward(seed)
+    assert not np.shares_memory(c.grad, seed)
+    c.grad[...] = 0  # writing into one gradient changes nothing else
+    assert seed.sum() == 36
+
+
+def test_an_empty_batch_gives_an_empty_output_and_zero_gradients():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    _assert_matches_torch(
+        lambda x, W: F.max_pool2d(F.conv2d(x, W, padding=1), 2),
+        lambda x, W: torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(x, W, padding=1), 2),
+        [np.zeros((0, 2, 4, 4)), rng.standard_normal((3, 2, 3, 3))],
+        rng,
+    )
+
+
+@pytest.mark.parametrize(
+    "make_op, shape",
+    [
+        (lambda: conv.Unfold(conv.window("unfold", (2, 3), 1, 1)), (2, 3, 4, 5)),
+        (lambda: conv.Fold(conv.window("fold", 2, 2, 0), (2, 3, 4, 4)), (12, 8)),
+        (lambda: conv.MaxPool2d(conv.window("max_pool2d", 3, 2, 1)), (2, 3, 5, 6)),
+        (lambda: conv.AvgPool2d(conv.window("avg_pool2d", 2, 1, 1), False), (2, 3, 5, 6)),
+        (lambda: conv.Pad(((0, 0), (1, 2), (3, 0)), 0.5), (2, 3, 4)),
+    ],
+    ids=["unfold", "fold", "maxpool", "avgpool", "pad"],
+)
+def test_forward_on_tensors_records_a_node_with_the_same_numbers_and_gradient(make_op, shape):
+    """Given Tensors (a create_graph replay; forward mode carrying Tensors), an op's forward
+    keeps the graph, as the ops of ops.py do."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    leaf = Tensor(x, requires_grad=True)
+    out = make_op().forward(leaf)
+    assert isinstance(out, Tensor) and out.requires_grad
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    op = make_op()
+    op.needs_input_grad = (True,)
+    np.testing.assert_array_equal(out.data, op.forward(x))
+    np.testing.assert_array_equal(leaf.grad, op.backward(g)[0])

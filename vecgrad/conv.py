@@ -5,29 +5,34 @@ dilation) cuts a padded image xp:(N, C, H, W) into overlapping patches, one per 
 position: the patch at output (p, q) holds xp[n, c, p·s + i·d, q·s + j·d] for kernel offsets
 (i, j). Two functions move between the image and its patches:
 
-* `im2col` (unfold) reads every patch into one array cols:(N, C, kH, kW, oH, oW): a
-  strided *view* of xp (no copy: each patch is the image seen through other strides),
-  then one copy into this channel-major order, whose inner axes (oH, oW) run along the
-  image's rows, so the copy reads memory in order.
+* `im2col` (unfold) reads every patch into one matrix cols:(C·kH·kW, N·oH·oW), one column
+  per window of every image: first a strided *view* of xp (no copy: the patches are the
+  image seen through other strides), then one copy in this channel-major order, whose
+  inner axes (oH, oW) run along the image's rows, so the copy reads memory in order.
+  (Window-major order, (N·oH·oW, C·kH·kW), copies the same numbers 3–5× slower.)
 * `col2im` (fold) is its adjoint: every patch is added back where it was cut from. Where
   patches overlap, a pixel belongs to several of them and receives the *sum* of their
-  partial adjoints: x̄ = Σ over windows containing x.
+  partial adjoints: x̄ = Σ over the windows that contain x.
 
 Then every op is a short formula on patches, and every backward pass is a fold:
 
-    Conv2d     out = W·cols + b          x̄ = fold(Wᵀ·ḡ),       W̄ = Σₙ ḡ·colsᵀ
+    Conv2d     out = W·cols + b          x̄ = fold(Wᵀ·ḡ),       W̄ = ḡ·colsᵀ
     MaxPool2d  out = max of each patch   x̄ = fold(ḡ at the patch's winner)
     AvgPool2d  out = mean of each patch  x̄ = fold(ḡ/count copied over the patch)
 
-`Unfold` and `Fold` are ops too (torch.nn.functional's ``unfold``/``fold``), each the
-other's backward. That is what makes ``backward(create_graph=True)`` work: replayed on
-Tensors (see vecgrad/tensor.py, ``_replay``), Conv2d's backward records Fold and Unfold
-nodes and matrix products, which are all differentiable again. Masks and counts (which
-patch entry won a max) are constants, read from the plain numbers.
+With all images side by side in cols, a convolution is *one* matrix product (per group)
+in each direction, (C_out, K) @ (K, N·L): BLAS's best case.
+
+`Unfold` and `Fold` are ops too, each the other's backward. That is what makes
+``backward(create_graph=True)`` work: replayed on Tensors (see vecgrad/tensor.py,
+``_replay``), Conv2d's backward records Fold and Unfold nodes and matrix products, which
+are all differentiable again. Masks and counts (which patch entry won a max) are
+constants, read from the plain numbers.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -132,9 +137,10 @@ def pad_image(x: np.ndarray, win: Window, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def patches(xp: np.ndarray, win: Window) -> np.ndarray:
+def patches(xp: np.ndarray, win: Window, images_first: bool = False) -> np.ndarray:
     """The windows of a padded image xp:(N, C, Hp, Wp) as a read-only strided view
-    (N, C, kH, kW, oH, oW): entry [n, c, i, j, p, q] is xp[n, c, p·sH + i·dH, q·sW + j·dW].
+    (C, kH, kW, N, oH, oW): entry [c, i, j, n, p, q] is xp[n, c, p·sH + i·dH, q·sW + j·dW].
+    With ``images_first`` the axes are (N, C, kH, kW, oH, oW) instead.
 
     No number is copied: moving one kernel offset (i → i + 1) steps dH rows of xp, moving
     one window (p → p + 1) steps sH rows, so each axis is one stride of the same memory.
@@ -143,52 +149,70 @@ def patches(xp: np.ndarray, win: Window) -> np.ndarray:
     (kH, kW), (sH, sW), (dH, dW) = win.kernel, win.stride, win.dilation
     oH, oW = (Hp - win.extent()[0]) // sH + 1, (Wp - win.extent()[1]) // sW + 1
     n, c, h, w = xp.strides
-    return as_strided(
-        xp, (N, C, kH, kW, oH, oW), (n, c, dH * h, dW * w, sH * h, sW * w), writeable=False
-    )
+    if images_first:
+        shape, strides = (N, C, kH, kW, oH, oW), (n, c, dH * h, dW * w, sH * h, sW * w)
+    else:
+        shape, strides = (C, kH, kW, N, oH, oW), (c, dH * h, dW * w, n, sH * h, sW * w)
+    return as_strided(xp, shape, strides, writeable=False)
 
 
 def im2col(x: np.ndarray, win: Window) -> np.ndarray:
-    """Return the windows of x:(N, C, H, W), zero-padded, copied into (N, C, kH, kW, oH, oW)."""
-    return np.ascontiguousarray(patches(pad_image(x, win), win))
+    """Return the windows of x:(N, C, H, W), zero-padded, as cols:(C·kH·kW, N·oH·oW)."""
+    windows = patches(pad_image(x, win), win)
+    C, kH, kW, N, oH, oW = windows.shape
+    # Always a copy: a 1×1 kernel's windows can already be contiguous, and a view of x
+    # would make an op's "fresh" adjoint alias someone else's array.
+    return np.array(windows, order="C").reshape(C * kH * kW, N * oH * oW)
 
 
-def col2im(cols: np.ndarray, size: tuple[int, int], win: Window) -> np.ndarray:
-    """Return the adjoint of `im2col`: each window of cols:(N, C, kH, kW, oH, oW) added back
-    where it was cut from an image of ``size`` (H, W), padding dropped → (N, C, H, W).
+def col2im(cols: np.ndarray, shape: tuple, win: Window) -> np.ndarray:
+    """Return the adjoint of `im2col`: each window (a column of cols:(C·kH·kW, N·oH·oW),
+    or the same numbers as any (C, kH, kW, N, oH, oW) view) added back where it was cut
+    from an image of ``shape`` (N, C, H, W), padding dropped.
 
     One strided add per kernel offset (i, j): the (i, j) entries of all windows land on a
     grid of pixels stepping by the stride. Where windows overlap, a pixel is on several of
-    these grids and collects the sum of their partial adjoints.
+    these grids and collects the sum of their partial adjoints. (Where they cannot overlap,
+    stride ≥ window as in most pooling, each pixel gets one term: written, not added.)
     """
-    N, C, kH, kW, oH, oW = cols.shape
-    (top, _), (left, _) = win.padding
-    Hp, Wp = win.padded(size)
-    (sH, sW), (dH, dW) = win.stride, win.dilation
-    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
+    N, C, H, W = shape
+    (kH, kW), (sH, sW), (dH, dW) = win.kernel, win.stride, win.dilation
+    oH, oW = win.out_size((H, W))
+    windows = np.reshape(cols, (C, kH, kW, N, oH, oW))
+    overlapping = sH < win.extent()[0] or sW < win.extent()[1]
+    # Sum in the windows' own memory order (channel-major after a matrix product,
+    # image-major from pooling), so the adds read them in order.
+    channel_major = windows.strides[0] > windows.strides[3]
+    order = (C, N) if channel_major else (N, C)
+    xp = np.zeros(order + win.padded((H, W)), dtype=cols.dtype)
+    by_channel = xp if channel_major else xp.transpose(1, 0, 2, 3)
     for i in range(kH):
         for j in range(kW):
             rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
             columns = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
-            xp[:, :, rows, columns] += cols[:, :, i, j]
-    if xp.shape[2:] == tuple(size):
-        return xp
-    return xp[:, :, top : top + size[0], left : left + size[1]]
+            if overlapping:
+                by_channel[:, :, rows, columns] += windows[:, i, j]
+            else:  # no pixel is in two windows: one term each, written directly
+                by_channel[:, :, rows, columns] = windows[:, i, j]
+    (top, _), (left, _) = win.padding
+    inside = by_channel[:, :, top : top + H, left : left + W].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(inside)
 
 
 # ---- the ops -----------------------------------------------------------------------
 
 
 class Unfold(Op):
-    """cols = im2col(x): every window of the zero-padded image, one column per position.
+    """cols = im2col(x): every window of the zero-padded images, one column each.
 
-    x:(N, C, H, W) → cols:(N, C·kH·kW, L), L = oH·oW windows (torch.nn.functional.unfold);
-    column l holds window l, channel-major (c, i, j).
+    x:(N, C, H, W) → cols:(C·kH·kW, N·L), L = oH·oW windows per image; column n·L + l
+    holds window l of image n, row c·kH·kW + i·kW + j its entry (c, i, j). (PyTorch's
+    F.unfold is the same numbers with the images first: (N, C·kH·kW, L).)
       VJP: x̄ = fold(ḡ) (each window's adjoint added back where it sat; overlaps sum)
       JVP: ċols = unfold(ẋ) (unfold is linear)
     """
 
-    __slots__ = ("win", "size")
+    __slots__ = ("win", "shape")
     symbol, formula, local = "unfold", "unfold({0})", ("fold(ḡ)",)
     fresh_grads = True  # fold makes a new array
 
@@ -197,13 +221,11 @@ class Unfold(Op):
 
     def forward(self, x):
         check_image("unfold", x.shape, self.win)
-        self.size = x.shape[2:]
-        cols = im2col(_values(x), self.win)
-        N, C, kH, kW, oH, oW = cols.shape
-        return cols.reshape(N, C * kH * kW, oH * oW)
+        self.shape = tuple(x.shape)
+        return _recorded(self, im2col(_values(x), self.win), x)
 
     def backward(self, g):
-        return (fold(g, self.size, self.win),)
+        return (fold(g, self.shape, self.win),)
 
     def jvp(self, tx):
         return unfold(tx, self.win)
@@ -215,33 +237,30 @@ class Unfold(Op):
 class Fold(Op):
     """x = col2im(cols): the adjoint of `Unfold`; overlapping windows are summed.
 
-    cols:(N, C·kH·kW, L) → x:(N, C, H, W) for output size (H, W) (torch.nn.functional.fold).
+    cols:(C·kH·kW, N·L) → x:(N, C, H, W) for ``shape`` (N, C, H, W).
       VJP: c̄ols = unfold(ḡ)
       JVP: ẋ = fold(ċols) (fold is linear)
     """
 
-    __slots__ = ("win", "size")
+    __slots__ = ("win", "shape")
     symbol, formula, local = "fold", "fold({0})", ("unfold(ḡ)",)
     fresh_grads = True  # unfold copies the windows
 
-    def __init__(self, win: Window, size: tuple[int, int]):
-        self.win, self.size = win, tuple(size)
+    def __init__(self, win: Window, shape: tuple):
+        self.win, self.shape = win, tuple(shape)
 
     def forward(self, cols):
-        N, K, L = _fold_shape("fold", cols.shape, self.size, self.win)
-        kH, kW = self.win.kernel
-        oH, oW = self.win.out_size(self.size)
-        cols6 = np.reshape(_values(cols), (N, K // (kH * kW), kH, kW, oH, oW))
-        return col2im(cols6, self.size, self.win)
+        _check_columns("fold", cols.shape, self.shape, self.win)
+        return _recorded(self, col2im(_values(cols), self.shape, self.win), cols)
 
     def backward(self, g):
         return (unfold(g, self.win),)
 
     def jvp(self, tcols):
-        return fold(tcols, self.size, self.win)
+        return fold(tcols, self.shape, self.win)
 
     def __repr__(self) -> str:
-        return f"Fold({self.win!r}, size={self.size!r})"
+        return f"Fold({self.win!r}, shape={self.shape!r})"
 
 
 class Conv2d(Op):
@@ -249,15 +268,16 @@ class Conv2d(Op):
 
     x:(N, C_in, H, W)  W:(C_out, C_in/g, kH, kW)  b:(C_out,) → out:(N, C_out, oH, oW),
     g groups (each output channel sees only its group's C_in/g input channels). With
-    cols = unfold(x) (N, C_in·kH·kW, L) and W as a matrix (C_out, C_in/g·kH·kW), per group:
-      forward: out = W·cols + b            (one matrix product per image and group)
+    cols = unfold(x):(C_in·kH·kW, N·L) and W as a matrix (C_out, C_in/g·kH·kW), per group:
+      forward: out = W·cols + b            (one matrix product for all images)
       VJP:     x̄ = fold(Wᵀ·ḡ)              (the windows' adjoints, summed where they overlap:
                                              a correlation of ḡ with the flipped kernel)
-               W̄ = Σₙ ḡ·colsᵀ,  b̄ = Σ ḡ over n, oH, oW
+               W̄ = ḡ·colsᵀ,  b̄ = Σ ḡ over n, oH, oW
       JVP:     ȯut = W·unfold(ẋ) + Ẇ·cols + ḃ
+    (ḡ as a matrix: (C_out, N·L), the images side by side as in cols.)
     """
 
-    __slots__ = ("win", "groups", "size", "cols", "W")
+    __slots__ = ("win", "groups", "shape", "cols", "W")
     symbol, formula = "conv2d", "conv2d({0}, {1})"
     local = ("fold(Wᵀ·ḡ)", "ḡ·colsᵀ", "Σ ḡ")
     fresh_grads = True  # every partial is a new array (a fold, a product, a sum)
@@ -270,34 +290,33 @@ class Conv2d(Op):
             "conv2d", x.shape, W.shape, None if b is None else b.shape, self.win, self.groups
         )
         _check_dtypes("conv2d", x, W, b)
-        self.size = x.shape[2:]
+        self.shape = tuple(x.shape)
         self.cols = unfold(x, self.win)  # a Tensor when replayed for create_graph
         self.W = W
         return self._apply(W, self.cols, b)
 
     def _apply(self, W, cols, b):
-        """W·cols (+ b) per group, shaped (N, C_out, oH, oW)."""
-        N, K, L = cols.shape
-        G, O = self.groups, W.shape[0]
-        out = _group_weight(W, G) @ np.reshape(cols, (N, G, K // G, L))  # (N, G, O/G, L)
-        out = np.reshape(out, (N, O) + self.win.out_size(self.size))
-        return out if b is None else out + np.reshape(b, (O, 1, 1))
+        """W·cols (+ b) per group, as images (N, C_out, oH, oW)."""
+        G, K, O = self.groups, cols.shape[0], W.shape[0]
+        out = _group_weight(W, G) @ np.reshape(cols, (G, K // G, -1))  # (G, C_out/G, N·L)
+        return _images(
+            np.reshape(out, (O, -1)), self.shape[0], self.win.out_size(self.shape[2:]), b
+        )
 
     def backward(self, g):
         need_x, need_W, *need_b = self.needs_input_grad
-        N, O, oH, oW = g.shape
-        G, K = self.groups, self.cols.shape[1]
-        g4 = np.reshape(g, (N, G, O // G, oH * oW))  # ḡ as matrices (O/G, L) per image, group
+        G, K, O = self.groups, self.cols.shape[0], g.shape[1]
+        g2 = np.reshape(np.transpose(g, (1, 0, 2, 3)), (G, O // G, -1))  # (G, C_out/G, N·L)
         gx = gW = None
         if need_x:
-            W_T = np.transpose(_group_weight(self.W, G), (0, 2, 1))  # (G, K/G, O/G)
-            gx = fold(np.reshape(W_T @ g4, (N, K, oH * oW)), self.size, self.win)
+            W_T = np.transpose(_group_weight(self.W, G), (0, 2, 1))  # (G, K/G, C_out/G)
+            gx = fold(np.reshape(W_T @ g2, (K, -1)), self.shape, self.win)
         if need_W:
-            cols_T = np.transpose(np.reshape(self.cols, (N, G, K // G, -1)), (0, 1, 3, 2))
-            gW = np.reshape(np.sum(g4 @ cols_T, axis=0), self.W.shape)  # Σₙ ḡ·colsᵀ
+            cols_T = np.transpose(np.reshape(self.cols, (G, K // G, -1)), (0, 2, 1))
+            gW = np.reshape(g2 @ cols_T, self.W.shape)  # ḡ·colsᵀ: sums over images and windows
         if not need_b:
             return gx, gW
-        return gx, gW, (np.sum(g, axis=(0, 2, 3)) if need_b[0] else None)
+        return gx, gW, (np.sum(np.reshape(g2, (O, -1)), axis=1) if need_b[0] else None)
 
     def jvp(self, tx, tW, tb=None):
         out = None
@@ -307,7 +326,11 @@ class Conv2d(Op):
             term = self._apply(tW, self.cols, None)
             out = term if out is None else out + term
         if tb is not None:
-            out = _bias_image(tb, self.cols.shape[0], self.win.out_size(self.size), out)
+            N, O = self.shape[0], tb.shape[0]
+            term = np.broadcast_to(
+                np.reshape(tb, (O, 1, 1)), (N, O) + self.win.out_size(self.shape[2:])
+            )
+            out = term if out is None else out + term
         return out
 
     def __repr__(self) -> str:
@@ -317,13 +340,14 @@ class Conv2d(Op):
 class MaxPool2d(Op):
     """out = the largest entry of each window (padding counts as −∞).
 
-    x:(N, C, H, W) → out:(N, C, oH, oW). ``winner`` one-hot marks, in each window, the entry
-    that won (the first in row-major order on a tie, as PyTorch, so exactly one gets ḡ).
+    x:(N, C, H, W) → out:(N, C, oH, oW). ``best`` (N, C, oH, oW) is each window's winner,
+    as its offset i·kW + j: the first maximum in row-major order on a tie (as PyTorch),
+    so exactly one entry gets ḡ. winner = one-hot of best, (N, C, kH, kW, oH, oW).
       VJP: x̄ = fold(ḡ·winner)  (each window's ḡ to its winner; overlapping windows add)
       JVP: ȯut = Σ over the window of unfold(ẋ)·winner (the winner's tangent)
     """
 
-    __slots__ = ("win", "size", "winner")
+    __slots__ = ("win", "shape", "best")
     symbol, formula, local = "maxpool", "maxpool({0})", ("[x = window max]",)
     fresh_grads = True
 
@@ -334,30 +358,40 @@ class MaxPool2d(Op):
         xv = _values(x)
         check_image("max_pool2d", xv.shape, self.win)
         _check_float("max_pool2d", xv)
-        self.size = xv.shape[2:]
-        windows = patches(pad_image(xv, self.win, -np.inf), self.win)  # (N, C, kH, kW, oH, oW)
+        self.shape = xv.shape
+        windows = patches(pad_image(xv, self.win, -np.inf), self.win, images_first=True)
+        N, C, kH, kW, oH, oW = windows.shape
+        out = windows[:, :, 0, 0].copy()  # (N, C, oH, oW)
+        for k in range(1, kH * kW):
+            np.maximum(out, windows[:, :, k // kW, k % kW], out=out)
+        # best = the first offset k that reaches the maximum: Σ k·[first hit at k]
+        self.best = best = np.zeros(out.shape, dtype=np.min_scalar_type(kH * kW - 1))
+        unclaimed, hit = np.ones(out.shape, dtype=bool), np.empty(out.shape, dtype=bool)
+        for k in range(kH * kW):
+            np.equal(windows[:, :, k // kW, k % kW], out, out=hit)
+            hit &= unclaimed  # a tie: only the first maximum counts
+            unclaimed ^= hit
+            if k:
+                best += hit.view(np.uint8) * best.dtype.type(k)
+        return _recorded(self, out, x)
+
+    def winner(self, dtype) -> np.ndarray:
+        """The one-hot (N, C, kH, kW, oH, oW) of ``best``: 1 at each window's winner."""
         kH, kW = self.win.kernel
-        out = windows[:, :, 0, 0].copy()
-        best = np.zeros(out.shape, dtype=np.intp)  # the winner's offset i·kW + j
-        for k in range(1, kH * kW):  # strictly larger replaces: the first maximum stays
-            candidate = windows[:, :, k // kW, k % kW]
-            larger = candidate > out
-            np.copyto(out, candidate, where=larger)
-            best[larger] = k
-        offsets = np.arange(kH * kW).reshape(kH, kW, 1, 1)
-        self.winner = (best[:, :, None, None] == offsets).astype(xv.dtype)  # (N,C,kH,kW,oH,oW)
-        return out
+        offsets = np.arange(kH * kW, dtype=self.best.dtype).reshape(kH, kW, 1, 1)
+        return (self.best[:, :, None, None] == offsets).astype(dtype)
 
     def backward(self, g):
         N, C, oH, oW = g.shape
-        kH, kW = self.win.kernel
-        cols = np.reshape(g, (N, C, 1, 1, oH, oW)) * self.winner
-        return (fold(np.reshape(cols, (N, C * kH * kW, oH * oW)), self.size, self.win),)
+        cols = np.reshape(g, (N, C, 1, 1, oH, oW)) * self.winner(_values(g).dtype)
+        return (fold(np.transpose(cols, (1, 2, 3, 0, 4, 5)), self.shape, self.win),)
 
     def jvp(self, tx):
-        N, C, kH, kW, oH, oW = self.winner.shape
-        windows = np.reshape(unfold(tx, self.win), self.winner.shape)
-        return np.sum(windows * self.winner, axis=(2, 3))
+        N, C, oH, oW = self.best.shape
+        kH, kW = self.win.kernel
+        windows = np.reshape(unfold(tx, self.win), (C, kH, kW, N, oH, oW))
+        winner = np.transpose(self.winner(_values(tx).dtype), (1, 2, 3, 0, 4, 5))
+        return np.transpose(np.sum(windows * winner, axis=(1, 2)), (1, 0, 2, 3))
 
     def __repr__(self) -> str:
         return f"MaxPool2d({self.win!r})"
@@ -372,7 +406,7 @@ class AvgPool2d(Op):
       JVP: ȯut = avgpool(ẋ) (linear)
     """
 
-    __slots__ = ("win", "count_include_pad", "size", "count")
+    __slots__ = ("win", "count_include_pad", "shape", "count")
     symbol, formula, local = "avgpool", "avgpool({0})", ("1/count",)
     fresh_grads = True
 
@@ -382,38 +416,37 @@ class AvgPool2d(Op):
     def forward(self, x):
         check_image("avg_pool2d", x.shape, self.win)
         _check_float("avg_pool2d", _values(x))
-        self.size = x.shape[2:]
+        self.shape = tuple(x.shape)
         self.count = self._count(_values(x).dtype)  # (oH, oW)
         if isinstance(x, Tensor):  # a create_graph replay: the window sums through ops
-            windows = np.reshape(unfold(x, self.win), self._shape6(x.shape))
-        else:
-            windows = patches(pad_image(x, self.win), self.win)
+            windows = np.reshape(unfold(x, self.win), self._windows_shape())
+            return np.transpose(np.sum(windows, axis=(1, 2)), (1, 0, 2, 3)) / self.count
+        windows = patches(pad_image(x, self.win), self.win, images_first=True)
         return np.sum(windows, axis=(2, 3)) / self.count
 
-    def _shape6(self, shape: tuple) -> tuple:
-        """(N, C, kH, kW, oH, oW): the windows of an input of ``shape``."""
-        return tuple(shape[:2]) + self.win.kernel + self.win.out_size(self.size)
+    def _windows_shape(self) -> tuple:
+        """(C, kH, kW, N, oH, oW): unfold's columns, one axis each."""
+        N, C, H, W = self.shape
+        return (C,) + self.win.kernel + (N,) + self.win.out_size((H, W))
 
     def _count(self, dtype) -> np.ndarray:
         """(oH, oW): how many entries each window averages, the window sums of a mask of
         what counts: the image, and with count_include_pad its padding too (but never
         ceil_mode's overhang at the bottom and right, as PyTorch)."""
-        H, W = self.size
-        mask = np.zeros((1, 1) + self.win.padded(self.size), dtype)
+        H, W = self.shape[2:]
+        mask = np.zeros((1, 1) + self.win.padded((H, W)), dtype)
         (top, _), (left, _) = self.win.padding
         if self.count_include_pad:
             mask[:, :, : H + 2 * top, : W + 2 * left] = 1
         else:
             mask[:, :, top : top + H, left : left + W] = 1
-        return patches(mask, self.win).sum(axis=(2, 3))[0, 0]
+        return patches(mask, self.win).sum(axis=(1, 2))[0, 0]
 
     def backward(self, g):
-        N, C, oH, oW = g.shape
-        kH, kW = self.win.kernel
-        cols = np.broadcast_to(
-            np.reshape(g / self.count, (N, C, 1, 1, oH, oW)), self._shape6(g.shape)
-        )
-        return (fold(np.reshape(cols, (N, C * kH * kW, oH * oW)), self.size, self.win),)
+        C, kH, kW, N, oH, oW = shape = self._windows_shape()
+        share = np.reshape(np.transpose(g / self.count, (1, 0, 2, 3)), (C, 1, 1, N, oH, oW))
+        cols = np.reshape(np.broadcast_to(share, shape), (C * kH * kW, N * oH * oW))
+        return (fold(cols, self.shape, self.win),)
 
     def jvp(self, tx):
         return avg_pool(tx, self.win, self.count_include_pad)
@@ -443,7 +476,7 @@ class Pad(Op):
             tuple(n + a + b for (a, b), n in zip(self.widths, xv.shape)), self.value, xv.dtype
         )
         out[self.inside] = xv
-        return out
+        return _recorded(self, out, x)
 
     def backward(self, g):
         return (g[self.inside],)
@@ -459,13 +492,23 @@ class Pad(Op):
 
 
 def unfold(x, win: Window):
-    """unfold(x) (N, C·kH·kW, L) of an array, or an Unfold node of a Tensor."""
+    """unfold(x) (C·kH·kW, N·L) of an array, or an Unfold node of a Tensor."""
     return _run(Unfold(win), x)
 
 
-def fold(cols, size: tuple[int, int], win: Window):
-    """fold(cols) (N, C, H, W) of an array, or a Fold node of a Tensor."""
-    return _run(Fold(win, size), cols)
+def fold(cols, shape: tuple, win: Window):
+    """fold(cols) (N, C, H, W) of an array, or a Fold node of a Tensor.
+
+    ``cols`` is (C·kH·kW, N·L), or also any (C, kH, kW, N, oH, oW) view of the same
+    numbers (for arrays, col2im reads it in place, without a copy into the 2-D layout).
+    """
+    if cols.ndim == 6:
+        C, kH, kW, N, oH, oW = cols.shape
+        if isinstance(cols, Tensor):
+            return _run(Fold(win, shape), np.reshape(cols, (C * kH * kW, N * oH * oW)))
+        _check_columns("fold", (C * kH * kW, N * oH * oW), shape, win)
+        return col2im(cols, shape, win)
+    return _run(Fold(win, shape), cols)
 
 
 def avg_pool(x, win: Window, count_include_pad: bool = True):
@@ -488,16 +531,33 @@ def _run(op: Op, *inputs):
     return op.forward(*inputs)
 
 
+def _recorded(op: Op, out: np.ndarray, *inputs):
+    """``out`` as it is for arrays; for Tensor inputs (a create_graph replay, or forward
+    mode carrying Tensors) a node of a copy of ``op``, so the result stays differentiable
+    as every op's forward does on Tensors."""
+    if any(isinstance(a, Tensor) for a in inputs):
+        return _run(copy.copy(op), *inputs)
+    return out
+
+
 def _group_weight(W, groups: int):
     """W:(C_out, C_in/g, kH, kW) as g matrices (C_out/g, C_in/g·kH·kW)."""
-    O = W.shape[0]
-    return np.reshape(W, (groups, O // groups, -1))
+    return np.reshape(W, (groups, W.shape[0] // groups, -1))
 
 
-def _bias_image(tb, n: int, out_size: tuple, out):
-    """``out`` + ḃ broadcast over (N, C_out, oH, oW) (``out`` may be None)."""
-    term = np.broadcast_to(np.reshape(tb, (-1, 1, 1)), (n, tb.shape[0]) + tuple(out_size))
-    return term if out is None else out + term
+def _images(out, n: int, out_size: tuple, b=None):
+    """out:(C_out, N·oH·oW), images side by side, as (N, C_out, oH, oW) (+ b per channel).
+
+    For arrays: one pass that transposes into a fresh batch-major array and adds the
+    bias, so the next op reads contiguous memory.
+    """
+    O = out.shape[0]
+    images = np.transpose(np.reshape(out, (O, n) + tuple(out_size)), (1, 0, 2, 3))
+    if isinstance(out, Tensor) or (b is not None and isinstance(b, Tensor)):
+        return images if b is None else images + np.reshape(b, (O, 1, 1))
+    if b is None:
+        return np.ascontiguousarray(images)
+    return np.add(images, np.reshape(b, (O, 1, 1)), order="C")
 
 
 # ---- checking input ----------------------------------------------------------------
@@ -534,19 +594,17 @@ def check_conv(
         )
 
 
-def _fold_shape(op_name: str, shape: tuple, size: tuple, win: Window) -> tuple:
-    """(N, C·kH·kW, L), checked against the kernel and the number of windows in ``size``."""
-    kH, kW = win.kernel
-    if len(shape) != 3:
-        raise ValueError(f"{op_name}: expected a 3-D input (N, C·kH·kW, L), got shape {shape}")
-    check_image(op_name, (1, 1) + tuple(size), win, what="output")
-    L = math.prod(win.out_size(size))
-    if shape[1] % (kH * kW) or shape[2] != L:
+def _check_columns(op_name: str, shape: tuple, image_shape: tuple, win: Window) -> None:
+    """Raise a ValueError unless ``shape`` is (C·kH·kW, N·L) for images of ``image_shape``."""
+    check_image(op_name, image_shape, win, what="output")
+    N, C, H, W = image_shape
+    K, L = C * win.kernel[0] * win.kernel[1], N * math.prod(win.out_size((H, W)))
+    if tuple(shape) != (K, L):
         raise ValueError(
-            f"{op_name}: input of shape {tuple(shape)} needs C·{kH}·{kW} rows and {L} "
-            f"columns (the windows of a {size[0]}×{size[1]} output)"
+            f"{op_name}: columns of shape {tuple(shape)} do not fit images of shape "
+            f"{tuple(image_shape)} with a {win.kernel[0]}×{win.kernel[1]} kernel: expected "
+            f"({K}, {L}) (C·kH·kW, N·oH·oW)"
         )
-    return tuple(shape)
 
 
 def _check_float(op_name: str, x: np.ndarray) -> None:

@@ -10,6 +10,7 @@ graph node; bad input is refused with the op's name and the shapes.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -82,9 +83,11 @@ def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Return im2col of x: (N, C, H, W) → (N, C·kH·kW, L), one column per window
-    (torch.nn.functional.unfold's argument order)."""
+    (torch.nn.functional.unfold's layout and argument order)."""
     x = _tensor(x, "unfold")
-    return apply_op(conv.Unfold(conv.window("unfold", kernel_size, stride, padding, dilation)), x)
+    cols = apply_op(conv.Unfold(conv.window("unfold", kernel_size, stride, padding, dilation)), x)
+    K, (N, L) = cols.shape[0], (x.shape[0], cols.shape[1] // x.shape[0])
+    return cols.reshape(K, N, L).transpose(1, 0, 2)  # vecgrad's columns hold all images
 
 
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -93,7 +96,16 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor
     x = _tensor(x, "fold")
     win = conv.window("fold", kernel_size, stride, padding, dilation)
     size = conv._pair("fold", "output_size", output_size, minimum=1)
-    return apply_op(conv.Fold(win, size), x)
+    (kH, kW), L = win.kernel, math.prod(win.out_size(size))
+    if x.ndim != 3 or x.shape[1] % (kH * kW) or x.shape[2] != L:
+        conv.check_image("fold", (1, 1) + size, win, what="output")
+        raise ValueError(
+            f"fold: input of shape {x.shape} needs C·{kH}·{kW} rows and {L} columns (the "
+            f"windows of a {size[0]}×{size[1]} output), as (N, C·kH·kW, L)"
+        )
+    N, K, _ = x.shape
+    cols = x.transpose(1, 0, 2).reshape(K, N * L)
+    return apply_op(conv.Fold(win, (N, K // (kH * kW)) + size), cols)
 
 
 # ---- checking input ----------------------------------------------------------------
