@@ -105,7 +105,7 @@ def test_lenet_shapes_layer_by_layer():
 
 
 def test_lenet_for_other_image_sizes_and_channels():
-    spec = models.lenet_spec(outputs=3, input_shape=(3, 32, 32))
+    spec = models.lenet_spec(outputs=3, input_shape=(32, 32), channels=3)
     model = models.build_model(spec, 0)
     assert model[6 + 1].in_features == 16 * 6 * 6  # 32 → 16 → 12 → 6
     out = model(Tensor(np.zeros((2, 3, 32, 32), np.float32)))
@@ -140,7 +140,7 @@ def test_as_input_reshapes_flat_images_without_copying():
     [
         models.lenet_spec(),
         models.lenet_spec(activation="tanh", dropout=0.25),
-        models.lenet_spec(outputs=3, input_shape=(3, 32, 32)),
+        models.lenet_spec(outputs=3, input_shape=(32, 32), channels=3),
         models.mlp_spec([784, 100, 10]),
         models.mlp_spec([784, 256, 128, 10], activation="sigmoid", dropout=0.5),
         models.mlp_spec([784, 10]),
@@ -153,9 +153,23 @@ def test_spec_round_trips_through_json_and_rebuilds_the_weights(spec, tmp_path):
     saved = json.loads(json.dumps(models.spec_of(model)))  # what a model file records
     model.save(tmp_path / "model.npz")
     rebuilt = models.build_model(saved, np.random.default_rng(99)).load(tmp_path / "model.npz")
-    X = np.random.default_rng(2).random((4, *models.input_shape(saved)), dtype=np.float32)
+    X = np.random.default_rng(2).random((4, *models.model_input_shape(saved)), dtype=np.float32)
     model.eval(), rebuilt.eval()
     assert np.array_equal(model(Tensor(X)).data, rebuilt(Tensor(X)).data)
+
+
+def test_a_spec_with_the_model_files_extra_keys_builds_and_comes_back_whole():
+    """vecgrad-mnist's record adds the image shape, dataset and class names: kept, not used."""
+    record = {
+        **models.lenet_spec(),
+        "dataset": "fashion-mnist",
+        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"] + list("abcde"),
+    }
+    model = models.build_model(record, 0)
+    assert models.spec_of(model) == record
+    mlp_record = {**models.mlp_spec([784, 100, 10]), "input_shape": [28, 28], "dataset": "mnist"}
+    assert models.model_input_shape(mlp_record) == (784,)
+    assert models.spec_of(models.build_model(mlp_record, 0)) == mlp_record
 
 
 def test_spec_of_reads_a_lenet_built_by_hand():
@@ -198,11 +212,30 @@ def test_spec_of_refuses_what_it_cannot_rebuild():
     [
         ({"kind": "resnet"}, "unknown model kind 'resnet'; vecgrad builds mlp, lenet"),
         ("lenet", "a model spec is a dict with a 'kind', got str"),
-        ({"kind": "lenet", "input_shape": [28, 28], "outputs": 10}, "'input_shape' must be"),
-        ({"kind": "lenet", "input_shape": [1, 10, 10], "outputs": 10}, "10×10 are too small"),
-        ({"kind": "lenet", "input_shape": [1, 28, 28], "outputs": 0}, "'outputs' must be"),
         (
-            {"kind": "lenet", "input_shape": [1, 28, 28], "outputs": 10, "activation": "gelu"},
+            {"kind": "lenet", "channels": 1, "input_shape": [1, 28, 28], "outputs": 10},
+            "'input_shape' must be \\[height, width\\]",
+        ),
+        (
+            {"kind": "lenet", "input_shape": [28, 28], "outputs": 10},
+            "'channels' must be a positive int, got None",
+        ),
+        (
+            {"kind": "lenet", "channels": 1, "input_shape": [10, 10], "outputs": 10},
+            "10×10 are too small",
+        ),
+        (
+            {"kind": "lenet", "channels": 1, "input_shape": [28, 28], "outputs": 0},
+            "'outputs' must be",
+        ),
+        (
+            {
+                "kind": "lenet",
+                "channels": 1,
+                "input_shape": [28, 28],
+                "outputs": 10,
+                "activation": "gelu",
+            },
             "lenet: unknown activation 'gelu'",
         ),
         ({"kind": "mlp", "sizes": [784]}, "'sizes' must list two or more positive ints"),

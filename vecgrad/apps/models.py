@@ -1,6 +1,6 @@
 """The networks vecgrad-mnist trains, built from a small JSON-ready architecture spec.
 
-    spec = lenet_spec()                        # {"kind": "lenet", "input_shape": [1, 28, 28], ...}
+    spec = lenet_spec()                        # {"kind": "lenet", "channels": 1, ...}
     model = build_model(spec, rng)             # nn.Sequential, weights drawn from rng
     logits = model(Tensor(as_input(spec, X)))  # X:(n, 784) → (n, 1, 28, 28) for a CNN
     spec_of(model) == spec                     # the architecture, read back from the layers
@@ -12,16 +12,18 @@ then ``load_state_dict``. Two kinds:
 * ``{"kind": "mlp", "sizes": [784, 100, 10], "activation": "relu", "dropout": 0.0}``:
   Linear layers sizes[0] → … → sizes[-1], the activation (and Dropout if > 0) after each
   hidden one; it reads flat images (n, 784).
-* ``{"kind": "lenet", "input_shape": [1, 28, 28], "outputs": 10, "activation": "relu",
-  "dropout": 0.0}``: LeNet-5 as the course draws it, reading images (n, C, H, W):
+* ``{"kind": "lenet", "channels": 1, "input_shape": [28, 28], "outputs": 10, "activation":
+  "relu", "dropout": 0.0}``: LeNet-5 as the course draws it, reading images (n, C, H, W):
 
       conv C→6 5×5 pad 2, act, max-pool 2    (n, 6, 28, 28) → (n, 6, 14, 14)
       conv 6→16 5×5, act, max-pool 2          (n, 16, 10, 10) → (n, 16, 5, 5)
       flatten, 400→120, act, 120→84, act      (n, 400) → (n, 84)   (Dropout after each act)
       84→outputs                              (n, 10) logits
 
-Other keys (a dataset name, class names, a format version) are kept by the caller and
-ignored here. The output layer is linear: ``cross_entropy`` adds the softmax.
+``input_shape`` is an image's height and width for both kinds (as vecgrad-mnist's model
+files record it; an MLP's own input is sizes[0]). Other keys (a dataset name, class names,
+a format version) are kept by the caller and ignored here. The output layer is linear:
+``cross_entropy`` adds the softmax.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .. import nn
 from ..tensor import Tensor
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-LENET_INPUT = (1, 28, 28)  # MNIST: one channel, 28×28
+MNIST_IMAGE = (28, 28)  # height, width
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,7 +47,7 @@ __all__ = [
     "build_mlp",
     "build_model",
     "first_layer_weights",
-    "input_shape",
+    "model_input_shape",
     "lenet_spec",
     "mlp_spec",
     "penalised_weights",
@@ -70,13 +72,16 @@ def mlp_spec(sizes, activation: str = "relu", dropout: float = 0.0) -> dict:
 
 def lenet_spec(
     outputs: int = 10,
-    input_shape=LENET_INPUT,
+    input_shape=MNIST_IMAGE,
+    channels: int = 1,
     activation: str = "relu",
     dropout: float = 0.0,
 ) -> dict:
-    """Return the spec of LeNet-5 for images ``input_shape`` (C, H, W) and ``outputs`` classes."""
+    """Return the spec of LeNet-5 for images of ``channels`` × ``input_shape`` (H, W) and
+    ``outputs`` classes."""
     spec = {
         "kind": "lenet",
+        "channels": int(channels),
         "input_shape": [int(n) for n in input_shape],
         "outputs": int(outputs),
         "activation": activation,
@@ -86,23 +91,23 @@ def lenet_spec(
     return spec
 
 
-def input_shape(spec: dict) -> tuple[int, ...]:
+def model_input_shape(spec: dict) -> tuple[int, ...]:
     """The shape of one example as the model reads it: (784,) for an MLP, (1, 28, 28) for LeNet."""
     kind = _kind(spec)
     if kind == "mlp":
         return (int(spec["sizes"][0]),)
-    return tuple(int(n) for n in spec["input_shape"])
+    return (int(spec["channels"]), *(int(n) for n in spec["input_shape"]))
 
 
 def as_input(spec: dict, X: np.ndarray) -> np.ndarray:
-    """Return images ``X`` (n, …) reshaped to what the model reads, (n, *input_shape(spec)).
+    """Return images ``X`` (n, …) reshaped to what the model reads, (n, *model_input_shape(spec)).
 
     The loaders give flat (n, 784) rows; LeNet reads (n, 1, 28, 28). Both hold the same
     numbers in the same order, so this is a reshape (a view, nothing copied), and any
     layout of the same images works: (n, 784), (n, 28, 28) or (n, 1, 28, 28).
     """
     X = np.asarray(X)
-    shape = input_shape(spec)
+    shape = model_input_shape(spec)
     if X.ndim < 1 or math.prod(X.shape[1:]) != math.prod(shape):
         raise ValueError(
             f"{spec['kind']}: input of shape {X.shape} does not hold (n, {math.prod(shape)}) "
@@ -136,7 +141,7 @@ def build_lenet(spec: dict, rng=None, dropout_rng=None) -> nn.Sequential:
     and ``model.torch_state_dict()`` loads into torch's LeNet-5 unchanged.
     """
     _check_lenet(spec)
-    channels, flat = spec["input_shape"][0], _lenet_flat_size(spec["input_shape"])
+    channels, flat = int(spec["channels"]), _lenet_flat_size(spec["input_shape"])
     act = ACTIVATIONS[spec.get("activation", "relu")]
     dropout = float(spec.get("dropout", 0.0))
 
@@ -251,7 +256,8 @@ def _lenet_spec_of(layers: list, activation: str, dropout: float) -> dict | None
         return None
     return {
         "kind": "lenet",
-        "input_shape": [first.in_channels, side[0], side[1]],
+        "channels": first.in_channels,
+        "input_shape": [side[0], side[1]],
         "outputs": linears[-1].out_features,
         "activation": activation,
         "dropout": dropout,
@@ -317,12 +323,14 @@ def _check_mlp(spec: dict) -> None:
 
 
 def _check_lenet(spec: dict) -> None:
-    shape = spec.get("input_shape")
-    if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not _positive_ints(shape):
-        raise ValueError(f"lenet: 'input_shape' must be [channels, height, width], got {shape!r}")
-    if min(_after_lenet(shape[1]), _after_lenet(shape[2])) < 1:
+    shape, channels = spec.get("input_shape"), spec.get("channels")
+    if not isinstance(shape, (list, tuple)) or len(shape) != 2 or not _positive_ints(shape):
+        raise ValueError(f"lenet: 'input_shape' must be [height, width], got {shape!r}")
+    if not _positive_ints([channels]):
+        raise ValueError(f"lenet: 'channels' must be a positive int, got {channels!r}")
+    if min(_after_lenet(shape[0]), _after_lenet(shape[1])) < 1:
         raise ValueError(
-            f"lenet: images of {shape[1]}×{shape[2]} are too small for LeNet-5's two 5×5 "
+            f"lenet: images of {shape[0]}×{shape[1]} are too small for LeNet-5's two 5×5 "
             "convolutions and 2×2 pools (at least 12×12)"
         )
     outputs = spec.get("outputs")
@@ -339,4 +347,4 @@ def _after_lenet(n: int) -> int:
 
 def _lenet_flat_size(shape) -> int:
     """16 channels × the last feature map: 16·5·5 = 400 for 28×28 images."""
-    return 16 * _after_lenet(shape[1]) * _after_lenet(shape[2])
+    return 16 * _after_lenet(shape[0]) * _after_lenet(shape[1])
