@@ -262,8 +262,8 @@ def run_net(net: str, args, data: Path) -> list[str]:
     )
     lines.append(
         f"losses step by step agree to 1e-4 (relative): {'yes' if gap.max() < 1e-4 else 'NO'}"
-        f" (largest gap {gap.max():.1e}; first loss {losses['vecgrad'][0]:.5f},"
-        f" last {losses['vecgrad'][-1]:.5f})"
+        f" (gap at the first step {gap[0]:.1e}, largest {gap.max():.1e}; loss"
+        f" {losses['vecgrad'][0]:.5f} → {losses['vecgrad'][-1]:.5f})"
     )
     return lines
 
@@ -302,7 +302,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="timed steps per block")
     parser.add_argument("--threads", type=int, default=2, help="threads for every engine")
     parser.add_argument("--net", nargs="*", default=NETS, choices=NETS)
-    parser.add_argument("--lr", type=float, default=0.05)
+    # float32 rounding differs between the engines and SGD amplifies it: at lr 0.05 the wide
+    # net's losses drift ~1e-2 apart within 40 steps; at 0.01 they stay close
+    parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="1 block of 8 steps per engine")
     parser.add_argument("--profile", action="store_true", help="cProfile vecgrad's steps")

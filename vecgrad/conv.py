@@ -312,8 +312,11 @@ class Conv2d(Op):
             W_T = np.transpose(_group_weight(self.W, G), (0, 2, 1))  # (G, K/G, C_out/G)
             gx = fold(np.reshape(W_T @ g2, (K, -1)), self.shape, self.win)
         if need_W:
-            cols_T = np.transpose(np.reshape(self.cols, (G, K // G, -1)), (0, 2, 1))
-            gW = np.reshape(g2 @ cols_T, self.W.shape)  # ḡ·colsᵀ: sums over images and windows
+            # W̄ = ḡ·colsᵀ (a sum over every image and window), computed as (cols·ḡᵀ)ᵀ: the
+            # same numbers, but BLAS runs the long (K, N·L) × (N·L, C_out) product faster
+            g2_T = np.transpose(g2, (0, 2, 1))  # (G, N·L, C_out/G)
+            cols_by_group = np.reshape(self.cols, (G, K // G, -1))
+            gW = np.reshape(np.transpose(cols_by_group @ g2_T, (0, 2, 1)), self.W.shape)
         if not need_b:
             return gx, gW
         return gx, gW, (np.sum(np.reshape(g2, (O, -1)), axis=1) if need_b[0] else None)
