@@ -236,13 +236,16 @@ def test_model_file_errors_name_the_file(trained, tmp_path):
     other = save_model(result.model, {**result.spec, "sizes": [784, 32, 10]}, tmp_path / "o.npz")
     with pytest.raises(ModelFileError, match=r"o.npz: the weights do not fit the recorded mlp"):
         load_model(other)
-    lenet = save_model(result.model, {**result.spec, "kind": "lenet"}, tmp_path / "l.npz")
+    unknown = save_model(result.model, {**result.spec, "kind": "resnet"}, tmp_path / "r.npz")
     with pytest.raises(
         ModelFileError,
-        match="l.npz: cannot build the recorded model: unknown model kind 'lenet'; this "
-        "vecgrad builds mlp",
+        match="r.npz: cannot build the recorded model: unknown model kind 'resnet'; this "
+        "vecgrad builds mlp, lenet",
     ):
-        load_model(lenet)
+        load_model(unknown)
+    lenet = save_model(result.model, {**result.spec, "kind": "lenet"}, tmp_path / "l.npz")
+    with pytest.raises(ModelFileError, match="l.npz: cannot build the recorded model"):
+        load_model(lenet)  # an MLP's weights under a LeNet record: no outputs key
 
 
 def test_a_new_kind_plugs_in_without_changing_the_format(monkeypatch, trained, tmp_path):
@@ -442,3 +445,36 @@ def test_no_import_circle_between_train_mnist_and_sweep():
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert "vecgrad.apps.cli" not in done.stdout and "vecgrad.apps.train_mnist" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST_5K.is_dir(), reason="the shared MNIST subset is absent")
+def test_model_lenet_trains_saves_its_architecture_and_predicts(tmp_path, capsys):
+    """`--model lenet`: LeNet-5 with the MLP's outputs plus its kernels and feature maps;
+    the model file records the architecture, so predict rebuilds it without flags."""
+    out = tmp_path / "lenet"
+    flags = ["--data-dir", str(MNIST_5K), "--model", "lenet", "--epochs", "1", "--out", str(out)]
+    cli.main([*flags, "--no-progress"])
+    printed = capsys.readouterr().out
+    assert "LeNet-5 (relu)" in printed
+    for name in ("model.npz", "metrics.json", "loss.png", "first_layer_kernels.png"):
+        assert (out / name).is_file(), name
+    assert (out / "feature_maps.png").is_file()
+    assert not (out / "first_layer_weights.png").exists()  # an MLP's plot, not a CNN's
+    model, spec = load_model(out / "model.npz")
+    assert spec["kind"] == "lenet" and spec["input_shape"] == [28, 28]
+    assert sum(p.size for p in model.parameters()) == 61_706
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "lenet" and metrics["parameters"] == 61_706
+    cli.main(
+        [
+            "predict",
+            "--model",
+            str(out / "model.npz"),
+            "--data-dir",
+            str(MNIST_5K),
+            "--test-index",
+            "7",
+        ]
+    )
+    assert "test image 7 (true 9)" in capsys.readouterr().out

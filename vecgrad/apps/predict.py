@@ -22,6 +22,7 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .download import DownloadError
+from .models import as_input
 from .train_mnist import (
     DATASETS,
     ModelFileError,
@@ -89,11 +90,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
-    """Return the (n, classes) class probabilities of ``model`` for ``images`` (n, …)."""
+def predict_probabilities(model, images: np.ndarray, spec: dict | None = None) -> np.ndarray:
+    """Return the (n, classes) class probabilities of ``model`` for ``images`` (n, …);
+    ``spec`` (the recorded architecture) reshapes them for a CNN."""
+    flat = images.reshape(len(images), -1).astype(np.float32)
     model.eval()
     with no_grad():
-        logits = model(Tensor(images.reshape(len(images), -1).astype(np.float32)))
+        logits = model(Tensor(flat if spec is None else as_input(spec, flat)))
     return softmax(logits.data.astype(np.float64))
 
 
@@ -176,7 +179,7 @@ def run_predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             labels.append(int(y_test[index]))
             titles.append(f"test image {index}")
 
-    probabilities = predict_probabilities(model, np.stack(images))
+    probabilities = predict_probabilities(model, np.stack(images), spec)
     for title, label, p in zip(titles, labels, probabilities):
         truth = "" if label is None else f" (true {names[label]})"
         print(f"{title}{truth}: {names[int(p.argmax())]}   top {TOP}: {top_k(p, names)}")

@@ -1,6 +1,7 @@
 """Train an MLP on MNIST or Fashion-MNIST with vecgrad: the ``vecgrad-mnist`` command.
 
     vecgrad-mnist --data-dir ../shared/data/mnist-5k        # 784-100-10, ReLU, SGD lr 0.1
+    vecgrad-mnist --data-dir ../shared/data/mnist-5k --model lenet   # LeNet-5, same settings
     python -m vecgrad.apps.cli --dataset fashion-mnist --hidden 256 128 --epochs 5
 
 Cross-entropy plus λ·Σ‖W‖² over the weight matrices (``--l2 λ``, the course's L2 term;
@@ -33,6 +34,7 @@ from .. import nn, optim
 from ..functional import cross_entropy, l2_penalty
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from . import models
 from .data import DataLoader, load_fashion_mnist, load_mnist
 from .download import DownloadError
 
@@ -63,6 +65,7 @@ Split = tuple[np.ndarray, np.ndarray]
 class Config:
     data_dir: Path | None = None  # the four IDX files; None: the cache, downloading if needed
     dataset: str = "mnist"  # "mnist" or "fashion-mnist"
+    model: str = "mlp"  # "mlp" (the hidden sizes below) or "lenet" (LeNet-5, see models.py)
     hidden: tuple[int, ...] = (100,)  # hidden layer sizes: (100,) is 784-100-10; () is softmax
     activation: str = "relu"  # after every hidden layer: relu, sigmoid or tanh
     epochs: int = 10  # passes over the training set
@@ -118,6 +121,8 @@ def validate(config: Config) -> None:
         raise ValueError(
             f"unknown activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}"
         )
+    if config.model not in MODEL_KINDS:
+        raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_KINDS)}")
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {config.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"
@@ -163,40 +168,31 @@ def make_rngs(seed: int) -> Rngs:
 def model_spec(config: Config, inputs: int, classes: int) -> dict:
     """Return the JSON-ready description of the config's model, saved beside its weights.
 
-    ``kind`` names the builder in `MODEL_KINDS` ("mlp": sizes and activation); the other
-    keys say what the model reads and predicts, so a file can be used without its Config.
+    ``kind`` names the builder in `MODEL_KINDS` ("mlp": sizes and activation; "lenet":
+    LeNet-5, see `vecgrad.apps.models`); the other keys say what the model reads and
+    predicts, so a file can be used without its Config.
     """
+    if config.model == "lenet":
+        side = math.isqrt(inputs)
+        architecture = models.lenet_spec(
+            classes, (side, side), 1, config.activation, config.dropout
+        )
+    else:
+        architecture = models.mlp_spec([inputs, *config.hidden, classes], config.activation)
+        architecture["dropout"] = config.dropout
+        architecture["input_shape"] = [28, 28] if inputs == 784 else [inputs]
     return {
-        "kind": "mlp",
-        "sizes": [inputs, *config.hidden, classes],
-        "activation": config.activation,
-        "dropout": config.dropout,
-        "input_shape": [28, 28] if inputs == 784 else [inputs],
+        **architecture,
         "dataset": config.dataset,
         "classes": list(CLASS_NAMES.get(config.dataset, map(str, range(classes)))),
     }
 
 
-def build_mlp(spec: dict, rng: np.random.Generator, dropout_rng=None) -> nn.Sequential:
-    """Return the MLP sizes[0] → … → sizes[-1] (linear output: cross_entropy adds softmax)."""
-    sizes = [int(n) for n in spec["sizes"]]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"an mlp needs two or more positive sizes, got {spec['sizes']}")
-    if spec["activation"] not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {spec['activation']!r}; choose from {', '.join(ACTIVATIONS)}"
-        )
-    layers: list[nn.Module] = []
-    for width, size in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(width, size, rng=rng), ACTIVATIONS[spec["activation"]]()]
-        if spec.get("dropout"):
-            layers.append(nn.Dropout(spec["dropout"], rng=dropout_rng or rng))
-    layers.append(nn.Linear(sizes[-2], sizes[-1], rng=rng))
-    return nn.Sequential(*layers)
-
-
 # kind → builder(spec, rng, dropout_rng): a new architecture (a CNN) adds an entry here.
-MODEL_KINDS: dict[str, Callable[..., nn.Module]] = {"mlp": build_mlp}
+MODEL_KINDS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": models.build_mlp,
+    "lenet": models.build_lenet,
+}
 MODEL_FORMAT = "vecgrad-model/1"  # the version of the record saved with the weights
 SPEC_KEY = "__model_spec__"  # the npz entry holding the JSON record
 
@@ -287,13 +283,19 @@ def make_optimizer(config: Config, params: list[Tensor]) -> optim.Optimizer:
     return optim.SGD(params, lr=config.lr, momentum=config.momentum)
 
 
-def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Return (accuracy, predicted classes) of ``model`` on X, y, in eval mode, without a graph."""
+def evaluate(
+    model: nn.Module, X: np.ndarray, y: np.ndarray, spec: dict | None = None
+) -> tuple[float, np.ndarray]:
+    """Return (accuracy, predicted classes) of ``model`` on X, y, in eval mode, without a graph.
+
+    ``spec`` (the model's `model_spec`) reshapes flat images for a CNN; None: X as it is.
+    """
     model.eval()
     predictions = np.empty(len(X), dtype=np.int64)
     with no_grad():
         for start in range(0, len(X), EVAL_BATCH):
-            logits = model(Tensor(X[start : start + EVAL_BATCH]))
+            batch = X[start : start + EVAL_BATCH]
+            logits = model(Tensor(batch if spec is None else models.as_input(spec, batch)))
             predictions[start : start + EVAL_BATCH] = logits.data.argmax(axis=1)
     return float((predictions == y).mean()), predictions
 
@@ -303,7 +305,7 @@ def train(
     data: tuple[Split, Split] | None = None,
     log: Callable[[str], None] | None = print,
 ) -> Result:
-    """Train the config's MLP and return a `Result` (history per epoch, final test accuracy).
+    """Train the config's model and return a `Result` (history per epoch, final test accuracy).
 
     ``data`` is ``load_data(config)``'s value (loaded here when None: pass it to train
     several models on one copy). ``log`` receives one line per epoch (None: silence).
@@ -315,7 +317,7 @@ def train(
 
     spec = model_spec(config, X_train.shape[1], classes)
     model = model_from_spec(spec, rngs.init, rngs.dropout)
-    weights = [p for p in model.parameters() if p.ndim == 2]  # L2 penalises W, not b
+    weights = models.penalised_weights(model)  # L2 penalises W and kernels, not biases
     optimizer = make_optimizer(config, model.parameters())
     loader = DataLoader(X_train, y_train, config.batch_size, shuffle=True, rng=rngs.order)
     result = Result(config, model, spec=spec)
@@ -332,7 +334,7 @@ def train(
             disable=not config.progress,
         )
         for step, (X, y) in enumerate(batches):
-            logits = model(Tensor(X))  # 1. forward
+            logits = model(Tensor(models.as_input(spec, X)))  # 1. forward
             data_loss = cross_entropy(logits, y)  # 2. loss
             loss = data_loss + config.l2 * l2_penalty(weights) if config.l2 else data_loss
             optimizer.zero_grad()  # 3. zero_grad
@@ -350,8 +352,8 @@ def train(
 
         # Both accuracies of the model as it is at the epoch's end (eval mode): a running
         # count during the epoch would mix in the early, worse weights (61% against 80%).
-        train_accuracy, _ = evaluate(model, X_train, y_train)
-        test_accuracy, predictions = evaluate(model, X_test, y_test)
+        train_accuracy, _ = evaluate(model, X_train, y_train, spec)
+        test_accuracy, predictions = evaluate(model, X_test, y_test, spec)
         record = {
             "epoch": epoch,
             "train_loss": loss_sum / len(X_train),  # mean over the epoch's batches, as trained
@@ -372,14 +374,18 @@ def train(
 
 def write_outputs(result: Result, data: tuple[Split, Split], out: Path) -> list[Path]:
     """Write metrics.json, model.npz and the PNG plots to ``out``; return the paths."""
-    from . import plots
+    from . import cnn_plots, plots
 
     out.mkdir(parents=True, exist_ok=True)
     _, (X_test, y_test) = data
     names = CLASS_NAMES[result.config.dataset]
     predictions = result.test_predictions
     metrics = _write_text(out / "metrics.json", json.dumps(result.metrics(), indent=2) + "\n")
-    first_layer = result.model[0].weight.data
+    if result.spec["kind"] == "lenet":  # kernels and one image's feature maps, not W's rows
+        images = models.as_input(result.spec, X_test)
+        cnn = cnn_plots.write_cnn_plots(result.model, images, y_test, out, names)
+    else:
+        cnn = [plots.plot_first_layer(result.model[0].weight.data, out / "first_layer_weights.png")]
     return [
         metrics,
         save_model(result.model, result.spec, out / "model.npz"),
@@ -387,7 +393,7 @@ def write_outputs(result: Result, data: tuple[Split, Split], out: Path) -> list[
         plots.plot_accuracy(result.history, out / "accuracy.png"),
         plots.plot_confusion_matrix(y_test, predictions, names, out / "confusion_matrix.png"),
         plots.plot_misclassified(X_test, y_test, predictions, names, out / "misclassified.png"),
-        plots.plot_first_layer(first_layer, out / "first_layer_weights.png"),
+        *cnn,
     ]
 
 
@@ -411,6 +417,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the cache, downloading what is missing)",
     )
     parser.add_argument("--dataset", choices=DATASETS, default=d.dataset, help="(%(default)s)")
+    parser.add_argument(
+        "--model",
+        choices=list(MODEL_KINDS),
+        default=d.model,
+        help="mlp (784-…-10, see --hidden) or lenet (LeNet-5) (%(default)s)",
+    )
     parser.add_argument(
         "--hidden",
         type=int,
@@ -454,6 +466,7 @@ def config_from_flags(args: argparse.Namespace, **overrides) -> Config:
     fields = dict(
         data_dir=args.data_dir,
         dataset=args.dataset,
+        model=args.model,
         hidden=tuple(args.hidden),
         activation=args.activation,
         epochs=args.epochs,
@@ -531,10 +544,14 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except DownloadError as error:  # no network: the message lists where to put the files
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     (X_train, _), (X_test, _) = data
-    layers = "-".join(str(n) for n in (X_train.shape[1], *config.hidden, 10))
+    if config.model == "lenet":
+        architecture = f"LeNet-5 ({config.activation})"
+    else:
+        layers = "-".join(str(n) for n in (X_train.shape[1], *config.hidden, 10))
+        architecture = f"MLP {layers} ({config.activation})"
     print(
         f"{config.dataset}: {len(X_train)} training and {len(X_test)} test images; "
-        f"MLP {layers} ({config.activation}), {config.optimizer} lr {config.lr}, "
+        f"{architecture}, {config.optimizer} lr {config.lr}, "
         f"batch {config.batch_size}, λ {config.l2}, seed {config.seed}"
     )
     result = train(config, data)
