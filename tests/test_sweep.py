@@ -632,6 +632,8 @@ def test_the_table_reads_like_the_course():
     ]
     fashion = markdown_table(rows[:1], "fashion-mnist").splitlines()
     assert fashion[0] == "| λ (L2) | test accuracy (%), mean ± std | runs |"
+    lenet = markdown_table(rows[:1], "mnist", course=False).splitlines()  # not the course's MLP
+    assert lenet[0] == fashion[0] and lenet[2] == fashion[2]
     assert fashion[2] == "| 0 | 97.23 ± 0.12 | 50 |"
     assert [format_l2(x) for x in COURSE_MNIST] == [
         "0",

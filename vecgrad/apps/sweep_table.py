@@ -8,11 +8,12 @@ seeds, in seed order, so the numbers do not depend on the order runs finished in
 from __future__ import annotations
 
 import math
-import os
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from scalargrad.files import atomic_write
 
 # The course's MNIST table: test accuracy (%) of its MLP, each the mean of 50 runs
 # (full MNIST, 60,000 training images, 10 epochs, batch 100, SGD lr 0.1).
@@ -68,9 +69,12 @@ def format_l2(l2: float) -> str:
     return repr(l2)
 
 
-def markdown_table(rows: Sequence[Row], dataset: str) -> str:
-    """Return the table in Markdown: λ | mean ± std test accuracy | runs (| course's MNIST)."""
-    course = dataset == "mnist"
+def markdown_table(rows: Sequence[Row], dataset: str, course: bool | None = None) -> str:
+    """Return the table in Markdown: λ | mean ± std test accuracy | runs (| course's MNIST).
+
+    ``course`` adds the course's column (its MLP on MNIST); None: when the dataset is MNIST.
+    """
+    course = dataset == "mnist" if course is None else course
     header = "| λ (L2) | test accuracy (%), mean ± std | runs |"
     rule = "| ---: | ---: | ---: |"
     if course:
@@ -98,7 +102,9 @@ def zero_position(l2s: Sequence[float]) -> float:
     return min(positive) / 10 if positive else 1.0
 
 
-def sweep_figure(rows: Sequence[Row], dataset: str, train_images: int | None = None):
+def sweep_figure(
+    rows: Sequence[Row], dataset: str, train_images: int | None = None, course: bool | None = None
+):
     """Return the matplotlib Figure of mean test accuracy against λ (log axis, ± std bars).
 
     log 0 is undefined, so λ = 0 is drawn one decade left of the smallest λ > 0, labelled
@@ -127,7 +133,7 @@ def sweep_figure(rows: Sequence[Row], dataset: str, train_images: int | None = N
         capsize=3,
         label=f"vecgrad: {data} (mean ± std over seeds)",
     )
-    if dataset == "mnist":
+    if dataset == "mnist" if course is None else course:
         course = [(x_of(l2), COURSE_MNIST[l2]) for l2 in l2s if l2 in COURSE_MNIST]
         if course:
             label = "course: full MNIST, 60,000 training images (mean of 50 runs)"
@@ -157,21 +163,14 @@ def sweep_figure(rows: Sequence[Row], dataset: str, train_images: int | None = N
 
 
 def plot_sweep(
-    rows: Sequence[Row], path: Path, dataset: str, train_images: int | None = None
+    rows: Sequence[Row],
+    path: Path,
+    dataset: str,
+    train_images: int | None = None,
+    course: bool | None = None,
 ) -> Path:
     """Write `sweep_figure` as a PNG to ``path`` (atomically); return ``path``."""
-    figure = sweep_figure(rows, dataset, train_images)
-    return write_atomically(
-        Path(path), lambda temp: figure.savefig(temp, format="png", dpi=100, bbox_inches="tight")
-    )
-
-
-def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, then rename it into place."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        write(temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+    figure = sweep_figure(rows, dataset, train_images, course=course)
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png", dpi=100, bbox_inches="tight")
+    return Path(path)
