@@ -398,6 +398,13 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         for name in engines:
             if name != "blas":
                 median = statistics.median(t for r in blocks[name] for t in r["times"])
+                if blas > median:  # the products alone took longer: the machine's load moved
+                    lines.append(
+                        f"{name}: its epoch ({median:.3f} s) was faster than the matrix products"
+                        f" alone ({blas:.3f} s) in other blocks: too noisy to split, run more"
+                        " --blocks on a quieter machine"
+                    )
+                    continue
                 lines.append(
                     f"{name}: {blas / median:.0%} of its epoch is the matrix products"
                     f" (BLAS, {blas:.3f} s), {median - blas:.3f} s is the rest"

@@ -1,7 +1,7 @@
 """Optimizers over Tensors: ``SGD(params, lr).step()`` and ``Adam`` (scalargrad/optim.py's twin).
 
 The update rules are PyTorch's ``torch.optim.SGD`` and ``torch.optim.Adam``, step for
-step (tests/test_vecgrad_optim.py checks them against torch). A step changes each
+step (tests/vecgrad/test_optim.py checks them against torch). A step changes each
 parameter's array in place with plain numpy: no graph is recorded, and the Tensors the
 model holds stay the same objects. Each change adds one to the parameter's version
 (``p._version``, as PyTorch's), so a backward pass through a graph recorded before the

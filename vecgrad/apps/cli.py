@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -48,9 +50,22 @@ COMMANDS = {
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag gives one line (and exit status 2), not the usage text."""
+    """argparse, but a bad flag gives one line (and exit status 2), not the usage text, with
+    the closest flag for a typo; and no abbreviations (``--epoch`` is a typo, not --epochs)."""
+
+    known_options: set = set()  # every command's flags, for "did you mean" (build_parser)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
+        unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        if unknown:
+            options = self.known_options or set(self._option_string_actions)
+            close = difflib.get_close_matches(unknown.group(1), sorted(options), n=1)
+            if close:
+                message += f" (did you mean {close[0]}?)"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -86,7 +101,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     """Return the top-level parser and the parser of each command."""
     parser = Parser(
         prog="vecgrad-mnist",
-        description="Train an MLP on MNIST or Fashion-MNIST with vecgrad.",
+        description="Train an MLP or LeNet-5 on MNIST or Fashion-MNIST with vecgrad.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     others = ", ".join(f"'vecgrad-mnist {name} --help'" for name in COMMANDS if name != "train")
@@ -96,7 +111,8 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         if name == "train":  # `vecgrad-mnist --help` shows these flags: say what else there is
             extra = dict(
                 usage="vecgrad-mnist [train] [flags]   (or: vecgrad-mnist sweep|predict ...)",
-                description="Train an MLP on MNIST or Fashion-MNIST with vecgrad. train is "
+                description="Train an MLP or LeNet-5 on MNIST or Fashion-MNIST with vecgrad. "
+                "train is "
                 "the default command: 'vecgrad-mnist --epochs 3' is 'vecgrad-mnist train "
                 "--epochs 3'. The other commands: "
                 + "; ".join(f"{n}: {COMMANDS[n][2]}" for n in COMMANDS if n != "train")
@@ -121,6 +137,11 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         )
         sub.set_defaults(run=run, parser=sub)
         subparsers[name] = sub
+    options = set(parser._option_string_actions)
+    for sub in subparsers.values():
+        options |= set(sub._option_string_actions)
+    for each in (parser, *subparsers.values()):
+        each.known_options = options
     return parser, subparsers
 
 

@@ -74,7 +74,7 @@ class DatasetSpec:
 # SHA-256 of the original gzipped files, as pinned by TensorFlow Datasets in
 # tensorflow/datasets, tensorflow_datasets/url_checksums/mnist.txt (sizes 9912422, 28881,
 # 1648877, 4542 bytes). The two t10k hashes are also verified here against the copies in
-# ../shared/data/mnist-5k/ (byte-identical to the originals; tests/test_data.py checks it).
+# ../shared/data/mnist-5k/ (byte-identical to the originals; tests/vecgrad/test_data.py checks it).
 # Mirrors: the two torchvision falls back on today (its own S3 copy and Google's CVDF
 # copy that TFDS uses), then the original site, which now often refuses downloads.
 MNIST = DatasetSpec(

@@ -369,7 +369,7 @@ def dask_cluster(address: str, timeout: float = 10.0) -> Engine:
         from distributed import Client
     except ImportError:
         raise SweepError(
-            "sweep: --dask needs dask.distributed: pip install 'scalargrad[dask]'"
+            "sweep: --dask needs dask.distributed: pip install -e '.[dask]' in this repository"
         ) from None
     if "://" not in address:
         raise SweepError(

@@ -13,7 +13,7 @@ import pytest
 
 from scalargrad.apps.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LECTURE = ["draw", "ln(x1) + x1*x2 - sin(x2)", "--at", "x1=2", "x2=5"]
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None,

@@ -27,8 +27,8 @@ from vecgrad.apps.train_mnist import (
 )
 from vecgrad.functional import l2_penalty
 
-REPO = Path(__file__).resolve().parents[1]
-MNIST_5K = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
+REPO = Path(__file__).resolve().parents[2]
+MNIST_5K = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-5k"
 PNGS = [
     "loss.png",
     "accuracy.png",

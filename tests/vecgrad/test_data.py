@@ -34,8 +34,8 @@ from vecgrad.apps.data import (
     read_idx,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-5k"
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_shared = pytest.mark.skipif(
     not (SHARED / "SHA256SUMS").is_file(),

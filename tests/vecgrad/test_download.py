@@ -38,7 +38,7 @@ from vecgrad.apps.download import (
 )
 from vecgrad.apps.idx import read_idx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-5k"
 pytestmark = pytest.mark.skipif(
     not (SHARED / "SHA256SUMS").is_file(),
     reason=f"real MNIST copy not found at {SHARED} (../shared/data)",
@@ -397,7 +397,7 @@ def start_stalled_download(url: str, dest: Path) -> subprocess.Popen:
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code, NAME, SUMS[NAME], url, str(dest)],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     deadline = time.monotonic() + 30
     while not list(dest.glob(f".{NAME}.*.part")):

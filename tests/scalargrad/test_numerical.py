@@ -23,7 +23,7 @@ from scalargrad.numerical import (
     plot_difference_error,
 )
 from scalargrad.value import apply_op
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 
 matplotlib.use("Agg")
 

@@ -1,4 +1,5 @@
-"""Random expressions over every op of tests/op_table.py, against PyTorch and central differences.
+"""Random expressions over every op of tests/shared/op_table.py, against PyTorch and central
+differences.
 
 A seeded generator builds small graphs: inputs drawn from ordinary, tiny (1e-300 …) and huge
 (… 1e300) magnitudes, exact zeros and ties (one input's value copied into another), ops
@@ -14,7 +15,7 @@ other, including 0-size ones, in float64 or float32. Each expression is checked 
   operands clear of its kinks and the differences stable under halving h.
 
 The fast default (a few seconds) runs ``FUZZ_EXAMPLES`` expressions per mode (default 150);
-the slow test runs 5,000 per mode (``pytest -m slow tests/test_random_expressions.py``). A
+the slow test runs 5,000 per mode (``pytest -m slow tests/shared/test_random_expressions.py``). A
 failure lists every mismatch: the seed, the expression, its inputs, ours and PyTorch's.
 
 Edges where PyTorch is no oracle or where a policy is still open (`KNOWN_EDGES`) are
@@ -33,7 +34,7 @@ import pytest
 
 import scalargrad
 import vecgrad
-from tests.op_table import OPS, OpCase
+from tests.shared.op_table import OPS, OpCase
 
 FAST_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 SLOW_EXAMPLES = 5000
@@ -313,11 +314,11 @@ def _sine_of_infinity(expression, values, tensor) -> bool:
 # nan. Telling those apart needs a third oracle (exact rationals); until then they stay out.
 KNOWN_EDGES = [
     # x ** p at base 0 (or |x| < √tiny): the rule now follows PyTorch's convention (slope
-    # +inf for 0 < p < 1, tests/test_scalar_ops.py), but in float32 near √tiny the two still
+    # +inf for 0 < p < 1, tests/scalargrad/test_ops.py), but in float32 near √tiny the two still
     # round apart (subnormal bases), and 0·inf products are nan on PyTorch's side only.
     ("pow at base 0", _pow_near_zero),
     # x / y with |y| < √tiny or > 1/√tiny: ours is −(ḡ/y)·(x/y), exact where the true value
-    # is representable (tests/test_scalar_ops.py, 1e-170/1e-170); PyTorch's products with
+    # is representable (tests/scalargrad/test_ops.py, 1e-170/1e-170); PyTorch's products with
     # its own under- or overflowed 1/y² give nan there (the maximum(x, 2.5/x) case above).
     ("division underflow", _division_rounding),
     # scalargrad sin/cos of ±inf (an overflowed node): math's bare "math domain error",

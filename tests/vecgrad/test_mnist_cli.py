@@ -30,7 +30,7 @@ from vecgrad.apps.train_mnist import (
     write_outputs,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
 FOUR = [
     "train-images-idx3-ubyte.gz",
@@ -478,3 +478,13 @@ def test_model_lenet_trains_saves_its_architecture_and_predicts(tmp_path, capsys
         ]
     )
     assert "test image 7 (true 9)" in capsys.readouterr().out
+
+
+def test_a_misspelled_flag_is_refused_with_the_closest_one(capsys):
+    """argparse would take --epoch for --epochs (a prefix) and overwrite out/mnist silently."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--epoch", "3", "--out", "unused"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "unrecognized arguments: --epoch 3 (did you mean --epochs?)" in error
+    assert len(error.splitlines()) == 1

@@ -21,7 +21,7 @@ from scalargrad.forward import (
     jacobian,
     jvp,
 )
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 
 
 def lecture_y(x1, x2):

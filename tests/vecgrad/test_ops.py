@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vecgrad
-from tests.op_table import ARRAY_OPS, OPS, array_namespace
+from tests.shared.op_table import ARRAY_OPS, OPS, array_namespace
 from vecgrad import Tensor
 
 SHAPES = {

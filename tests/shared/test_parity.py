@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import scalargrad
 import vecgrad
 from scalargrad import Value
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 from vecgrad import Tensor
 
 SHAPES = {

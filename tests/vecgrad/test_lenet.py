@@ -14,7 +14,7 @@ from vecgrad.apps.data import DataLoader
 from vecgrad.apps.train_mnist import Config, evaluate, load_data, make_rngs
 from vecgrad.functional import cross_entropy
 
-MNIST_5K = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
+MNIST_5K = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-5k"
 LENET_LAYERS = [
     nn.Conv2d,
     nn.ReLU,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from vecgrad.apps.idx import IDXFormatError, read_idx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-5k"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-5k"
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"real MNIST copy not found at {SHARED} (../shared/data)"
 )

@@ -420,7 +420,7 @@ def test_backward_steps_run_the_same_pass():
 
 def test_import_vecgrad_leaves_the_heavy_submodules_for_later():
     code = "import sys, vecgrad; print(sorted(m for m in sys.modules if m.startswith('vecgrad')))"
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
     )

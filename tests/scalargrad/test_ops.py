@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import Value
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 
 
 def _inputs(case):

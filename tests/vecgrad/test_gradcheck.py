@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import vecgrad
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 from vecgrad import Tensor, array_ops, ops, softmax_ops
 from vecgrad import functional as F
 from vecgrad.gradcheck import Culprit, GradcheckError, GradcheckReport

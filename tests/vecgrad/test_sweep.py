@@ -57,7 +57,7 @@ from vecgrad.apps.train_mnist import Config, load_data
 # and call its main().
 CLI_MODULE = "vecgrad.apps.cli"
 main = importlib.import_module(CLI_MODULE).main
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MNIST_5K = REPO.parent / "shared" / "data" / "mnist-5k"
 SMALL = ["--l2", "0", "1e-3", "--runs", "2", "--epochs", "1"]  # the acceptance sweep: 2 × 2
 

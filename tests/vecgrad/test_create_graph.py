@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import vecgrad
-from tests.op_table import OPS
+from tests.shared.op_table import OPS
 from vecgrad import Tensor
 from vecgrad import functional as F
 

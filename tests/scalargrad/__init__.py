@@ -1,0 +1,1 @@
+"""Tests of scalargrad: its ops, forward mode, numerical differentiation, display and apps."""
