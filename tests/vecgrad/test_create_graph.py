@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import vecgrad
+from scalargrad import topological_order as scalargrad_topological_order
 from tests.shared.op_table import OPS
 from vecgrad import Tensor
 from vecgrad import functional as F
@@ -214,3 +215,26 @@ def test_first_order_gradients_match_an_ordinary_pass():
         F.cross_entropy((Tensor(x_value) @ W).tanh(), [1, 3]).backward(create_graph=create_graph)
         grads.append(W.grad.data if create_graph else W.grad)
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-14)
+
+
+def test_zero_grad_frees_the_graph_that_create_graph_left_on_a_parameter():
+    """p.grad's graph holds p, and p holds p.grad: a cycle only zero_grad() (or the garbage
+    collector) undoes. With the collector off, zero_grad alone must free the whole graph."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(0)
+    gc.disable()
+    try:
+        W = Tensor(rng.standard_normal((30, 30)), requires_grad=True)
+        loss = ((W @ W).tanh() ** 2).sum()
+        loss.backward(create_graph=True)
+        assert W.grad.parents, "the gradient should be a recorded node"
+        gradient = weakref.ref(W.grad)
+        nodes = [weakref.ref(n) for n in scalargrad_topological_order(W.grad) if n is not W]
+        del loss
+        assert gradient() is not None  # held by W: the cycle
+        W.zero_grad()
+        assert gradient() is None and all(node() is None for node in nodes)
+    finally:
+        gc.enable()
