@@ -19,7 +19,20 @@ them.
 from importlib import import_module
 
 from . import functional
-from .creation import cat, from_numpy, linspace, ones_like, rand, where, zeros_like
+from .creation import (
+    arange,
+    cat,
+    from_numpy,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 from .functions import cos, exp, ln, log, mean, relu, sigmoid, sin, sum, tanh
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import (
@@ -28,16 +41,11 @@ from .gradcheck import (
 from .tensor import (
     Constant,
     Tensor,
-    arange,
     concatenate,
     matmul,
     maximum,
     minimum,
-    ones,
-    randn,
     stack,
-    tensor,
-    zeros,
 )
 from .transforms import Jacobian, grad, hessian, jacobian, jvp, vjp
 

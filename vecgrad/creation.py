@@ -1,5 +1,6 @@
-"""Making tensors under PyTorch's names: ``zeros_like``, ``ones_like``, ``linspace``, ``rand``,
-``from_numpy``, and the two joins a PyTorch script reaches for, ``cat`` and ``where``.
+"""Making tensors: ``tensor``, ``zeros``, ``ones``, ``arange``, ``randn``, and under PyTorch's
+names ``zeros_like``, ``ones_like``, ``linspace``, ``rand``, ``from_numpy``, and the two joins
+a PyTorch script reaches for, ``cat`` and ``where``.
 
 As everywhere in vecgrad, float data is float32 unless told, and randomness is explicit:
 ``rand`` (like ``randn``) takes a ``numpy.random.Generator``, never a global seed.
@@ -36,6 +37,41 @@ def linspace(
     return Tensor(data, requires_grad=requires_grad, name=name)
 
 
+def tensor(data, requires_grad: bool = False, dtype=None, name: str = "") -> Tensor:
+    """Return ``Tensor(data, requires_grad, dtype, name)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def zeros(shape, dtype=np.float32, requires_grad: bool = False, name: str = "") -> Tensor:
+    """Return a tensor of zeros (float32 unless told)."""
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, name=name)
+
+
+def ones(shape, dtype=np.float32, requires_grad: bool = False, name: str = "") -> Tensor:
+    """Return a tensor of ones (float32 unless told)."""
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, name=name)
+
+
+def randn(
+    shape,
+    rng: np.random.Generator,
+    dtype=np.float32,
+    requires_grad: bool = False,
+    name: str = "",
+) -> Tensor:
+    """Return standard-normal samples drawn from ``rng`` (explicit randomness, no globals)."""
+    data = _generator("randn", rng).standard_normal(shape, dtype=np.dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, name=name)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Return evenly spaced numbers as ``numpy.arange`` (ints stay ints; floats float32)."""
+    data = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and data.dtype == np.float64:
+        data = data.astype(np.float32)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
 def rand(
     shape,
     rng: np.random.Generator,
@@ -44,12 +80,7 @@ def rand(
     name: str = "",
 ) -> Tensor:
     """Uniform samples in [0, 1) drawn from ``rng`` (explicit randomness, no globals)."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "rand: rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(0); "
-            f"got {type(rng).__name__}"
-        )
-    data = rng.random(shape, dtype=np.dtype(dtype))
+    data = _generator("rand", rng).random(shape, dtype=np.dtype(dtype))
     return Tensor(data, requires_grad=requires_grad, name=name)
 
 
@@ -113,3 +144,13 @@ def _numbers(t, where: str) -> np.ndarray:
 
 
 __all__ = ["zeros_like", "ones_like", "linspace", "rand", "from_numpy", "cat", "where"]
+
+
+def _generator(where: str, rng) -> np.random.Generator:
+    """``rng`` if it is a numpy Generator, else a TypeError saying how to make one."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{where}: rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(0); "
+            f"got {type(rng).__name__}"
+        )
+    return rng

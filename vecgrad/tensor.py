@@ -939,46 +939,6 @@ def stack(tensors, axis: int = 0) -> Tensor:
 # ---- making tensors --------------------------------------------------------------
 
 
-def tensor(data, requires_grad: bool = False, dtype=None, name: str = "") -> Tensor:
-    """Return ``Tensor(data, requires_grad, dtype, name)``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def zeros(shape, dtype=np.float32, requires_grad: bool = False, name: str = "") -> Tensor:
-    """Return a tensor of zeros (float32 unless told)."""
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, name=name)
-
-
-def ones(shape, dtype=np.float32, requires_grad: bool = False, name: str = "") -> Tensor:
-    """Return a tensor of ones (float32 unless told)."""
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, name=name)
-
-
-def randn(
-    shape,
-    rng: np.random.Generator,
-    dtype=np.float32,
-    requires_grad: bool = False,
-    name: str = "",
-) -> Tensor:
-    """Return standard-normal samples drawn from ``rng`` (explicit randomness, no globals)."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "randn: rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(0); "
-            f"got {type(rng).__name__}"
-        )
-    data = rng.standard_normal(shape, dtype=np.dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad, name=name)
-
-
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Return evenly spaced numbers as ``numpy.arange`` (ints stay ints; floats float32)."""
-    data = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    if dtype is None and data.dtype == np.float64:
-        data = data.astype(np.float32)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
 # ---- operands --------------------------------------------------------------------
 
 
