@@ -30,13 +30,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     """
     x, weight = _tensor(x, "conv2d"), _tensor(weight, "conv2d")
     inputs = (x, weight) if bias is None else (x, weight, _tensor(bias, "conv2d"))
-    if weight.ndim != 4:
-        conv.check_conv("conv2d", x.shape, weight.shape, None, None, 1)  # raises
+    return apply_op(conv2d_op(x.shape, weight.shape, stride, padding, dilation, groups), *inputs)
+
+
+def conv2d_op(x_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1) -> conv.Conv2d:
+    """The `Conv2d` op of conv2d's arguments (checked), for any node type: forward mode's
+    duals (`vecgrad.forward.conv2d`) build the same op as Tensors."""
+    if len(weight_shape) != 4:
+        conv.check_conv("conv2d", tuple(x_shape), tuple(weight_shape), None, None, 1)  # raises
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
-    kernel = weight.shape[2:]
-    win = _conv_window(kernel, stride, padding, dilation)
-    return apply_op(conv.Conv2d(win, int(groups)), *inputs)
+    win = _conv_window(tuple(weight_shape[2:]), stride, padding, dilation)
+    return conv.Conv2d(win, int(groups))
 
 
 def max_pool2d(
@@ -49,8 +54,13 @@ def max_pool2d(
     row-major order (as PyTorch), so exactly one entry gets it.
     """
     x = _tensor(x, "max_pool2d")
-    win = _pool_window("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    return apply_op(conv.MaxPool2d(win), x)
+    return apply_op(max_pool2d_op(x.shape, kernel_size, stride, padding, dilation, ceil_mode), x)
+
+
+def max_pool2d_op(shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """The `MaxPool2d` op of max_pool2d's arguments, for an input of ``shape``."""
+    win = _pool_window("max_pool2d", shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return conv.MaxPool2d(win)
 
 
 def avg_pool2d(
@@ -62,8 +72,16 @@ def avg_pool2d(
     unless ``count_include_pad=False`` (PyTorch's defaults and argument order).
     """
     x = _tensor(x, "avg_pool2d")
-    win = _pool_window("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
-    return apply_op(conv.AvgPool2d(win, bool(count_include_pad)), x)
+    op = avg_pool2d_op(x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad)
+    return apply_op(op, x)
+
+
+def avg_pool2d_op(
+    shape, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """The `AvgPool2d` op of avg_pool2d's arguments, for an input of ``shape``."""
+    win = _pool_window("avg_pool2d", shape, kernel_size, stride, padding, 1, ceil_mode)
+    return conv.AvgPool2d(win, bool(count_include_pad))
 
 
 def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from . import array_ops, ops, softmax_ops
+from . import array_ops, conv_functional, ops, softmax_ops
 from .checks import as_array, normalize_axes, preview
 from .functional import log_softmax as tensor_log_softmax
 from .functional import softmax as tensor_softmax
@@ -268,8 +268,9 @@ class Dual(NumpyDispatch):
             "a forward-mode Dual cannot become a plain array: its tangent would be lost. "
             "Something without a forward-mode rule got it: a vecgrad Tensor on the left of "
             "an operator (write x @ W, or use W.data, rather than W @ x with a Tensor W), "
-            "vecgrad.functional (use vecgrad.forward.softmax/log_softmax), or a numpy "
-            "function with no rule; use d.value for the numbers alone"
+            "vecgrad.functional (use vecgrad.forward's softmax, log_softmax, conv2d, "
+            "max_pool2d or avg_pool2d), or a numpy function with no rule; use d.value for the "
+            "numbers alone"
         )
 
     def __repr__(self) -> str:
@@ -338,6 +339,44 @@ def softmax(x, axis: int = -1):
     if not isinstance(x, Dual):
         return tensor_softmax(x, axis)
     return apply_op(softmax_ops.Softmax(_axis("softmax", axis)), x)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-D convolution for duals (x, weight or bias), as `vecgrad.functional.conv2d`:
+    the tangent is conv(ẋ, W) + conv(x, Ẇ) + ḃ, from the Conv2d op's own jvp."""
+    if not _any_dual(x, weight, bias):
+        return conv_functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    op = conv_functional.conv2d_op(
+        np.shape(_split(x, "conv2d")[0]),
+        np.shape(_split(weight, "conv2d")[0]),
+        stride,
+        padding,
+        dilation,
+        groups,
+    )
+    return apply_op(op, x, weight) if bias is None else apply_op(op, x, weight, bias)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
+    """Max-pooling for a dual: the tangent of each window's winner (MaxPool2d's jvp)."""
+    if not isinstance(x, Dual):
+        return conv_functional.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    shape = np.shape(x.value)
+    return apply_op(
+        conv_functional.max_pool2d_op(shape, kernel_size, stride, padding, dilation, ceil_mode), x
+    )
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Average pooling for a dual: the mean of each window's tangents (AvgPool2d's jvp)."""
+    if not isinstance(x, Dual):
+        return conv_functional.avg_pool2d(
+            x, kernel_size, stride, padding, ceil_mode, count_include_pad
+        )
+    op = conv_functional.avg_pool2d_op(
+        np.shape(x.value), kernel_size, stride, padding, ceil_mode, count_include_pad
+    )
+    return apply_op(op, x)
 
 
 def log_softmax(x, axis: int = -1):

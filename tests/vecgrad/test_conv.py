@@ -875,3 +875,46 @@ def test_forward_on_tensors_records_a_node_with_the_same_numbers_and_gradient(ma
     op.needs_input_grad = (True,)
     np.testing.assert_array_equal(out.data, op.forward(x))
     np.testing.assert_array_equal(leaf.grad, op.backward(g)[0])
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_forward_mode_through_conv_and_pooling_matches_torch_func_jvp(with_bias):
+    """Duals run each op's forward and jvp: x, W and b all carry tangents here."""
+    torch = pytest.importorskip("torch")
+    from vecgrad import forward as fw
+
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)), None
+    primals, tangents = [x, w], [rng.standard_normal(x.shape), rng.standard_normal(w.shape)]
+    if with_bias:
+        b = rng.standard_normal(4)
+        primals.append(b)
+        tangents.append(rng.standard_normal(4))
+
+    def ours(x, w, b=None):
+        y = fw.conv2d(x, w, b, stride=(1, 2), padding=1, dilation=(2, 1))
+        return fw.avg_pool2d(fw.max_pool2d(y.tanh(), 2, stride=1), 2, ceil_mode=True)
+
+    def theirs(x, w, b=None):
+        F = torch.nn.functional
+        y = F.conv2d(x, w, b, stride=(1, 2), padding=1, dilation=(2, 1))
+        return F.avg_pool2d(F.max_pool2d(y.tanh(), 2, stride=1), 2, ceil_mode=True)
+
+    value, tangent = vecgrad.jvp(ours, tuple(primals), tuple(tangents))
+    t_value, t_tangent = torch.func.jvp(
+        theirs, tuple(map(torch.tensor, primals)), tuple(map(torch.tensor, tangents))
+    )
+    np.testing.assert_allclose(value, t_value.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tangent, t_tangent.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_forward_module_conv_functions_fall_back_to_tensors_and_refuse_in_functional():
+    from vecgrad import forward as fw
+
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    expected = F.conv2d(Tensor(x), Tensor(w)).data
+    np.testing.assert_allclose(fw.conv2d(Tensor(x), Tensor(w)).data, expected)
+    dual = fw.Dual(x, np.ones_like(x))
+    with pytest.raises(TypeError, match="vecgrad.forward's softmax, log_softmax, conv2d"):
+        F.conv2d(dual, Tensor(w))
