@@ -525,5 +525,6 @@ def test_fashion_files_asked_to_be_mnist_are_refused(tmp_path):
 
 def test_unknown_content_is_not_judged(tmp_path):
     root = tiny_dataset(tmp_path / "d")
-    load_fashion_mnist(root, download=False)
-    load_mnist(root, download=False)
+    (X, _), _ = load_fashion_mnist(root, download=False)
+    (X2, _), _ = load_mnist(root, download=False)
+    assert X.shape == X2.shape == (4, 784)
