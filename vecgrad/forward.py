@@ -268,7 +268,7 @@ class Dual(NumpyDispatch):
             "a forward-mode Dual cannot become a plain array: its tangent would be lost. "
             "Something without a forward-mode rule got it: a vecgrad Tensor on the left of "
             "an operator (write x @ W, or use W.data, rather than W @ x with a Tensor W), "
-            "vecgrad.functional (use vecgrad.forward's softmax, log_softmax, conv2d, "
+            "vecgrad.functional (use vecgrad.forward.softmax, log_softmax, conv2d, "
             "max_pool2d or avg_pool2d), or a numpy function with no rule; use d.value for the "
             "numbers alone"
         )
