@@ -146,7 +146,7 @@ def test_torch_refuses_the_same_leaf_change():
 # ---- in place on tensors that record: the gradient is the one torch gives ----------------
 
 
-def _compare(build, *arrays, torch_build=None):
+def _assert_matches_torch(build, *arrays, torch_build=None):
     """Run ``build`` on vecgrad and torch leaves; compare the output and every gradient."""
     torch = _torch()
     pairs = [_pair(a) for a in arrays]
@@ -169,7 +169,7 @@ def test_in_place_ops_on_a_non_leaf_are_recorded():
         y **= 2
         return y
 
-    _compare(build, [1.0, -2.0, 3.0], [0.5, 1.5, -2.0])
+    _assert_matches_torch(build, [1.0, -2.0, 3.0], [0.5, 1.5, -2.0])
 
 
 def test_an_in_place_op_with_itself_as_operand():
@@ -204,7 +204,7 @@ def test_setitem_on_a_recording_tensor_sends_gradients_to_both_sides():
         y[0] = v[0] * 10  # a scalar broadcast over a row
         return y * y
 
-    _compare(build, np.arange(9.0).reshape(3, 3) - 4, [2.0, -3.0])
+    _assert_matches_torch(build, np.arange(9.0).reshape(3, 3) - 4, [2.0, -3.0])
 
 
 def test_zero_fill_and_copy_on_a_recording_tensor():
@@ -218,7 +218,7 @@ def test_zero_fill_and_copy_on_a_recording_tensor():
         u.zero_()
         return z + w + y + u
 
-    _compare(build, [1.0, 2.0], [3.0, -4.0])
+    _assert_matches_torch(build, [1.0, 2.0], [3.0, -4.0])
 
 
 def test_an_op_that_saved_its_output_keeps_it_when_the_output_changes():
@@ -515,7 +515,7 @@ def test_augmented_assignment_on_an_index_changes_the_tensor_itself_as_in_torch(
         x[:, 1] *= 3
         return x
 
-    _compare(build, np.arange(6.0).reshape(2, 3) - 2)
+    _assert_matches_torch(build, np.arange(6.0).reshape(2, 3) - 2)
 
 
 def test_operands_computed_from_the_tensor_read_its_old_value_as_in_torch():
@@ -527,7 +527,7 @@ def test_operands_computed_from_the_tensor_read_its_old_value_as_in_torch():
         x -= x.sum(1, keepdim=True)  # (torch refuses x -= (x * x).sum(…); vecgrad does not)
         return x
 
-    _compare(build, np.arange(6.0).reshape(2, 3) / 7 - 0.3)
+    _assert_matches_torch(build, np.arange(6.0).reshape(2, 3) / 7 - 0.3)
 
 
 def test_accumulating_a_loss_in_place_over_a_loop_as_in_torch():
@@ -537,7 +537,7 @@ def test_accumulating_a_loss_in_place_over_a_loop_as_in_torch():
             total += (w * k).tanh().sum()
         return total
 
-    _compare(build, [0.1, -0.4, 0.9])
+    _assert_matches_torch(build, [0.1, -0.4, 0.9])
 
 
 def test_an_operand_that_saved_the_old_value_keeps_it():
@@ -571,7 +571,7 @@ def test_index_updates_of_a_plain_tensor_by_tensors_that_require_grad_as_in_torc
         x[1:] *= x[:2] if lib is vecgrad else x[:2].clone()  # torch needs the clone
         return x * x
 
-    _compare(build, [1.0, 2.0, 3.0])
+    _assert_matches_torch(build, [1.0, 2.0, 3.0])
 
 
 def test_a_gradient_graph_checks_its_inputs_too():
@@ -611,7 +611,7 @@ def test_random_programs_of_in_place_ops_match_torch(seed):
                 y = y.sin()  # a new tensor (sin saves its input; torch refuses tanh here)
         return y
 
-    _compare(build, [0.3, -0.7, 1.1], [0.5, 0.2, -0.4])
+    _assert_matches_torch(build, [0.3, -0.7, 1.1], [0.5, 0.2, -0.4])
 
 
 @pytest.mark.parametrize("seed", range(12))
