@@ -15,6 +15,7 @@ the display layer (``draw_graph``, ``forward_trace``, ``Stepper`` …, in
 from importlib import import_module
 
 from .autodiff import BackwardStep, PartialAdjoint, backward_steps, topological_order
+from .float_checks import float_checks, float_checks_enabled, no_float_checks
 from .functions import (
     cos,
     dot,
@@ -33,6 +34,9 @@ from .value import Constant, Value
 
 __all__ = [
     "__version__",
+    "no_float_checks",
+    "float_checks",
+    "float_checks_enabled",
     "Value",
     "Constant",
     "log",

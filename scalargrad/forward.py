@@ -22,10 +22,12 @@ layer; a dual made by a trace carries it, and `apply_op` reports each op to it.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ops
+from .float_checks import check_result, derivative_error, float_checks_enabled
 from .ops import real
 from .value import Value
 
@@ -156,6 +158,10 @@ def apply_op(op: ops.Op, *operands) -> Dual:
     out.value = op.forward(*values)
     out.tangent = op.jvp(*tangents)
     out._trace = None
+    if type(out.value) is float and not math.isfinite(out.value):  # as Value's apply_op
+        check_result(op, values, out.value)
+    if out.tangent != out.tangent and float_checks_enabled():  # NaN (a float ≠ itself)
+        raise derivative_error("jvp", op.name, None, f"{op.name}'s result")
     for x in operands:
         if isinstance(x, Dual) and x._trace is not None:
             x._trace.record(out, op, operands)  # the display layer's TangentTrace

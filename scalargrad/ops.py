@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .float_checks import HOW_TO_ALLOW, float_checks_enabled, number_text
+
 
 class Op:
     """Base of all ops: subclasses set ``symbol``, ``formula``, ``local``."""
@@ -513,8 +515,15 @@ def _power_slope(x, k):
 def real(x, where: str) -> float:
     """``x`` as a float, or a TypeError/ValueError naming ``where`` and the value."""
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        value = float(x)
-        if math.isnan(value):
+        try:
+            value = float(x)
+        except OverflowError:  # an int beyond 1.8e308
+            digits = int(abs(x).bit_length() * math.log10(2)) + 1  # str() may refuse huge ints
+            raise OverflowError(
+                f"{where}: an integer of {digits} digits is too large for a float "
+                "(the largest is about 1.8e+308)"
+            ) from None
+        if value != value and float_checks_enabled():
             raise ValueError(f"{where}: got NaN, which has no derivative to follow")
         return value
     if isinstance(x, bool):
@@ -550,21 +559,37 @@ def exp(x):
     try:
         return math.exp(x)
     except OverflowError:
+        if not float_checks_enabled():
+            return math.inf
         raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
 
 
 def sin(x):
-    """sin x: ``x.sin()`` for a node, a float for a number."""
-    if type(x) is float:
-        return math.sin(x)
-    return math.sin(real(x, "sin")) if is_number(x) else x.sin()
+    """sin x: ``x.sin()`` for a node, a float for a number (sin ±∞ is undefined: NaN)."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.sin()
+        x = real(x, "sin")
+    return math.sin(x) if math.isfinite(x) else _undefined("sin", x)
 
 
 def cos(x):
-    """cos x: ``x.cos()`` for a node, a float for a number."""
-    if type(x) is float:
-        return math.cos(x)
-    return math.cos(real(x, "cos")) if is_number(x) else x.cos()
+    """cos x: ``x.cos()`` for a node, a float for a number (cos ±∞ is undefined: NaN)."""
+    if type(x) is not float:
+        if not is_number(x):
+            return x.cos()
+        x = real(x, "cos")
+    return math.cos(x) if math.isfinite(x) else _undefined("cos", x)
+
+
+def _undefined(op_name: str, x: float) -> float:
+    """NaN, the IEEE value of sin ±∞ (math.sin says only "math domain error"), or the
+    policy's error (see float_checks)."""
+    if not float_checks_enabled():
+        return math.nan
+    raise FloatingPointError(
+        f"{op_name}: {op_name}({number_text(x)}) is undefined (NaN); {HOW_TO_ALLOW}"
+    )
 
 
 def tanh(x):
@@ -631,9 +656,6 @@ def _pow(op_name: str, x: float, k: float) -> float:
     try:
         return float(x) ** k
     except OverflowError:
+        if not float_checks_enabled():
+            return math.copysign(math.inf, x) if float(k).is_integer() and k % 2 else math.inf
         raise OverflowError(f"{op_name}: {x!r} ** {k!r} is too large for a float") from None
-
-
-def number_text(k: float) -> str:
-    """A constant as the lecture writes it: 2 rather than 2.0."""
-    return str(int(k)) if float(k).is_integer() else repr(k)

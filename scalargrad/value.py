@@ -7,8 +7,11 @@ vecgrad/tensor.py is the same file over arrays.
 
 from __future__ import annotations
 
+import math
+
 from . import ops
 from .autodiff import backward, backward_steps
+from .float_checks import check_result, derivative_error, float_checks_enabled
 
 Number = int | float
 
@@ -155,7 +158,10 @@ class Value:
         return backward_steps(self, seed=1.0)
 
     def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:
-        """Node protocol: add one backward pass's adjoint into ``grad``."""
+        """Node protocol: add one backward pass's adjoint into ``grad`` (a NaN one raises:
+        see `scalargrad.float_checks`)."""
+        if adjoint != adjoint and float_checks_enabled():  # NaN: the only float ≠ itself
+            raise _nan_adjoint_error(self, partials)
         self.grad += adjoint
 
     def zero_grad(self) -> None:
@@ -212,8 +218,24 @@ class Constant(Value):
 
 
 def apply_op(op: ops.Op, *inputs: Value) -> Value:
-    """Return ``op`` applied to Values as a graph node: the one place where nodes are made."""
-    return Value._node(op.forward(*[x.data for x in inputs]), op, inputs)
+    """Return ``op`` applied to Values as a graph node: the one place where nodes are made.
+
+    A result that is NaN, or ±∞ from finite operands, raises (`scalargrad.float_checks`).
+    """
+    operands = [x.data for x in inputs]
+    data = op.forward(*operands)
+    if not math.isfinite(data):  # rare: ∞ − ∞, ∞·0, an overflow, or an ∞ passed on
+        check_result(op, operands, data)
+    return Value._node(data, op, inputs)
+
+
+def _nan_adjoint_error(node: Value, partials) -> FloatingPointError:
+    """The error for a NaN adjoint, naming the op whose backward sent it."""
+    what = repr(node.name) if node.name else f"the Value with data {node.data:.6g}"
+    for child, slot, value in partials:
+        if value != value:
+            return derivative_error("backward", child.op.name, slot, what)
+    return derivative_error("backward", "+".join(c.op.name for c, _, _ in partials), "sum", what)
 
 
 def _checked_float(data, where: str) -> float:

@@ -18,6 +18,8 @@ them.
 
 from importlib import import_module
 
+from scalargrad.float_checks import float_checks, float_checks_enabled, no_float_checks
+
 from . import functional
 from .creation import (
     arange,
@@ -51,6 +53,9 @@ from .transforms import Jacobian, grad, hessian, jacobian, jvp, vjp
 
 __all__ = [
     "__version__",
+    "no_float_checks",
+    "float_checks",
+    "float_checks_enabled",
     "Tensor",
     "Constant",
     "tensor",

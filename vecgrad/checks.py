@@ -11,10 +11,20 @@ with plain bool arrays.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import numpy as np
 
+from scalargrad.float_checks import float_checks_enabled, formula_text, result_error
+
 from .numpy_protocol import NumpyDispatch
+
+# all_finite's x·x overflows for finite entries beyond √max (1.8e19 in float32); numpy's
+# warning about that would be misleading, so it is silenced for this module's dot alone.
+warnings.filterwarnings(
+    "ignore", "overflow encountered in dot", RuntimeWarning, re.escape(__name__) + "$"
+)
 
 _KIND_NAMES = {
     "c": "complex numbers",
@@ -31,8 +41,9 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
     """Return ``data`` as a numeric numpy array, or a TypeError/ValueError naming ``where``.
 
     Python numbers (and lists of them) become float32, or int64 when all are integers
-    (float32 too when ``float_ints``); numpy data keeps its dtype. NaN is refused: it has
-    no derivative to follow.
+    (float32 too when ``float_ints``); numpy data keeps its dtype. NaN is refused (it has
+    no derivative to follow), and so is a number the cast would turn into ±∞ (1e300 as
+    float32): the float policy of `scalargrad.float_checks`.
     """
     if isinstance(data, NumpyDispatch):  # a Tensor or a Dual: its numbers are not enough
         if getattr(data, "lifts_tensors", False):
@@ -54,6 +65,7 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
             f"{where}: expected real numbers, got {what} (dtype {array.dtype}) "
             f"from {type(data).__name__}: {preview(data)}"
         )
+    given = array
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind not in "fiub":
@@ -61,9 +73,23 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
         array = array.astype(dtype, copy=False)
     elif not typed and (array.dtype == np.float64 or (float_ints and array.dtype.kind in "iub")):
         array = array.astype(np.float32)  # Python numbers: float32, deep learning's default
+    if array is not given and array.dtype.kind == "f" and float_checks_enabled():
+        if not all_finite(array):  # did the cast overflow? (1e300 as float32 is inf)
+            bad = np.isinf(array) & np.isfinite(given)
+            if bad.any():
+                raise OverflowError(
+                    f"{where}: {first(given, bad)!r}{at(bad)} is beyond the largest "
+                    f"{array.dtype} ({float(np.finfo(array.dtype).max):.2g}); pass "
+                    "dtype=np.float64 (or no_float_checks() to let it become inf)"
+                )
     # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
     # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar)
-    if array.dtype.kind == "f" and array.size and math.isnan(array.min()):
+    if (
+        array.dtype.kind == "f"
+        and array.size
+        and math.isnan(array.min())
+        and float_checks_enabled()
+    ):
         bad = np.isnan(array)
         raise ValueError(f"{where}: got NaN{at(bad)}, which has no derivative to follow")
     return array
@@ -108,7 +134,12 @@ def normalize_axes(op_name: str, axis, shape: tuple) -> tuple:
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op_name}: axis must be an int or a tuple of ints, got {axis!r}")
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op_name}: axis must be an int or a tuple of ints, got {axis!r}")
@@ -155,16 +186,87 @@ def concat_axis(op_name: str, axis: int, shapes: list) -> int:
     return axis
 
 
-def check_overflow(op_name: str, out, x) -> None:
-    """Raise OverflowError where ``out`` is infinite although its input ``x`` was finite."""
-    infinite = np.isinf(out)
-    if infinite.any():
-        finite_x = np.broadcast_to(np.isfinite(x), infinite.shape)
-        bad = infinite & finite_x
-        if bad.any():
-            raise OverflowError(
-                f"{op_name}: result too large for {out.dtype} at input {first(x, bad)}{at(bad)}"
-            )
+def check_distributions(where: str, target: np.ndarray) -> None:
+    """Raise unless every row of ``target`` (along its last axis) is a probability
+    distribution: entries ≥ 0 that sum to 1 (within 1e-3, float32 rounding of a softmax)."""
+    negative = target < 0
+    if negative.any():
+        raise ValueError(
+            f"{where}: target rows must be probability distributions, but entry "
+            f"{first(target, negative)}{at(negative)} is negative"
+        )
+    sums = target.sum(axis=-1, dtype=np.float64)
+    off = ~(np.abs(sums - 1) <= 1e-3)  # also catches an inf or NaN sum
+    if off.any():
+        row = tuple(int(i) for i in np.unravel_index(np.argmax(off), off.shape))
+        raise ValueError(
+            f"{where}: target rows must be probability distributions summing to 1, but row "
+            f"{row[0] if len(row) == 1 else row} sums to {first(sums, off):.6g}"
+        )
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """True when no entry is NaN or ±∞, for a float array. The common case costs one BLAS
+    pass: x·x is finite exactly when every entry is, unless the squares overflow (then the
+    entries are looked at one by one)."""
+    if array.ndim == 0:  # a loss: one number
+        return math.isfinite(array)
+    if array.flags.forc:  # C or Fortran order: a flat view, no copy
+        flat = array.ravel(order="K")
+        if math.isfinite(np.dot(flat, flat)):
+            return True
+    return bool(np.isfinite(array).all())
+
+
+def check_result(op, out: np.ndarray, operands: list, elementwise: bool) -> None:
+    """Raise where an op's float result breaks the policy of `scalargrad.float_checks`: NaN
+    anywhere, ±∞ where the operands were finite. Called when `all_finite` said no.
+
+    For an op that acts entry by entry the message shows the operands at the first bad
+    index in the op's formula (``mul: 1e+30 × 1e+30 overflows … at index (0, 1)``); for
+    others, their shapes and the first non-finite operand.
+    """
+    if not float_checks_enabled():
+        return
+    operands = [np.asarray(values(x)) for x in operands]
+    nan = np.isnan(out)
+    if elementwise:
+        finite_operands = np.ones(out.shape, bool)
+        for x in operands:
+            finite_operands &= np.broadcast_to(np.isfinite(x), out.shape)
+        bad = nan | (np.isinf(out) & finite_operands)
+        if not bad.any():
+            return  # every ±∞ came from an operand that was ±∞ already
+        formula = formula_text(op, [_text(first(x, bad), x.dtype) for x in operands])
+        raise result_error(op.name, formula, first(out, bad), at(bad), str(out.dtype))
+    floats = [x for x in operands if x.dtype.kind == "f"]
+    infinite_operands = [
+        i for i, x in enumerate(operands) if x.dtype.kind == "f" and not np.isfinite(x).all()
+    ]
+    if nan.any():
+        bad = nan
+    elif not infinite_operands:
+        bad = np.isinf(out)
+    else:
+        return
+    shapes = [str(x.shape) for x in operands]
+    formula = op.formula.format(*shapes) if op.formula else f"{op.name}{tuple(shapes)}"
+    if infinite_operands:
+        i = infinite_operands[0]
+        formula += f" (operand {i} holds {first(operands[i], ~np.isfinite(operands[i]))}"
+        formula += f"{at(~np.isfinite(operands[i]))})"
+    else:
+        largest = max((float(np.abs(x).max()) for x in floats if x.size), default=0.0)
+        formula += f" (largest |operand| {largest:.3g})"
+    raise result_error(op.name, formula, first(out, bad), at(bad), str(out.dtype))
+
+
+def _text(number, dtype) -> str:
+    """A number as its own dtype prints it (1e+30 for a float32, not 1.0000000150474662e+30)."""
+    number = float(number)
+    if math.isfinite(number) and number.is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return str(np.dtype(dtype).type(number)) if np.dtype(dtype).kind == "f" else repr(number)
 
 
 def first(values, mask: np.ndarray):

@@ -354,6 +354,7 @@ class MaxPool2d(Op):
     __slots__ = ("win", "shape", "best")
     symbol, formula, local = "maxpool", "maxpool({0})", ("[x = window max]",)
     fresh_grads = True
+    keeps_finite = True  # a max makes no NaN or overflow (a window all padding is −∞, as torch)
 
     def __init__(self, win: Window):
         self.win = win

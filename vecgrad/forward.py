@@ -27,8 +27,10 @@ import numbers
 
 import numpy as np
 
+from scalargrad.float_checks import derivative_error, float_checks_enabled
+
 from . import array_ops, conv_functional, ops, softmax_ops
-from .checks import as_array, normalize_axes, preview
+from .checks import all_finite, as_array, at, check_result, normalize_axes, preview
 from .functional import log_softmax as tensor_log_softmax
 from .functional import softmax as tensor_softmax
 from .numpy_protocol import NumpyDispatch
@@ -295,6 +297,8 @@ def apply_op(op: ops.Op, *operands) -> Dual:
         out, tangent = np.asarray(out), np.asarray(tangent)
     if tangent.shape != out.shape:  # a dual broadcast against a larger constant
         tangent = np.broadcast_to(tangent, out.shape)
+    if float_checks_enabled():  # the policy of scalargrad.float_checks, as Tensor's apply_op
+        _check_components(op, values, out, tangent)
     result = Dual.__new__(Dual)  # the op built both components: skip the public checks
     result.value, result.tangent = out, tangent
     return result
@@ -424,6 +428,16 @@ def _split(x, where: str) -> tuple:
         f"{where}: cannot combine a Dual with {type(x).__name__} {preview(x)} "
         "(expected a number, an array, a Tensor or a Dual)"
     )
+
+
+def _check_components(op: ops.Op, values: list, out, tangent) -> None:
+    """Raise for a NaN or overflowed value (as a Tensor's op would) or a NaN tangent."""
+    if isinstance(out, np.ndarray) and out.dtype.kind == "f" and not all_finite(out):
+        check_result(op, out, values, isinstance(op, ops.ELEMENTWISE))
+    if isinstance(tangent, np.ndarray) and tangent.dtype.kind == "f" and not all_finite(tangent):
+        nan = np.isnan(tangent)
+        if nan.any():
+            raise derivative_error("jvp", op.name, None, f"{op.name}'s result", at(nan))
 
 
 def _is_number(x) -> bool:

@@ -31,7 +31,7 @@ import numpy as np
 
 from scalargrad.ops import _sum, _times, number_text
 
-from .checks import at, check_overflow, first
+from .checks import at, first
 
 
 class Op:
@@ -42,6 +42,7 @@ class Op:
     formula = ""  # the forward computation, e.g. "ln({0})"
     local: tuple = ()  # ∂out/∂operand for each slot, e.g. ("1/{0}",)
     fresh_grads = False  # backward returns new arrays, one per slot, that nothing else holds
+    keeps_finite = False  # finite in, finite out, and ∞ never gives NaN: no result check
 
     @property
     def name(self) -> str:
@@ -158,9 +159,8 @@ class Power(Op):
         if np.any(pole):
             raise ZeroDivisionError(f"pow: 0 ** {first(y, pole)} divides by zero{at(pole)}")
         self.x, self.y = x, y
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"):  # an overflow is apply_op's to report
             self.out = x**y
-        check_overflow("pow", self.out, x)
         # Where x = 0: ln x is taken as ln 1 = 0 (out·ln x → 0), see _partials.
         self.zero = zero.astype(self.out.dtype) if np.any(zero) else None
         return self.out
@@ -191,6 +191,7 @@ class Maximum(Op):
     tangent (the mean of both on a tie)"""
 
     __slots__ = ("share",)  # ∂out/∂x: 1 where x won, ½ on a tie, 0 where y won
+    keeps_finite = True
     symbol, formula = "max", "max({0}, {1})"
     local = ("[{0} > {1}]", "[{1} > {0}]")
 
@@ -211,6 +212,7 @@ class Minimum(Op):
     splits ḡ/2 each;  ȯut = the winner's tangent (the mean of both on a tie)"""
 
     __slots__ = ("share",)  # ∂out/∂x: 1 where x won, ½ on a tie, 0 where y won
+    keeps_finite = True
     symbol, formula = "min", "min({0}, {1})"
     local = ("[{0} < {1}]", "[{1} < {0}]")
 
@@ -233,6 +235,7 @@ class Neg(Op):
     """out = −x;  x̄ = −ḡ;  ȯut = −ẋ"""
 
     __slots__ = ()
+    keeps_finite = True
     symbol, formula, local = "−", "−{0}", ("−1",)
 
     def forward(self, x):
@@ -279,10 +282,8 @@ class Pow(Op):
                     "(negative base)"
                 )
         self.x = x
-        with np.errstate(over="ignore"):
-            out = x**k
-        check_overflow("pow", out, x)
-        return out
+        with np.errstate(over="ignore"):  # an overflow is apply_op's to report
+            return x**k
 
     def backward(self, g):
         return (g * _power_slope(self.x, self.exponent),)
@@ -322,9 +323,8 @@ class Exp(Op):
     symbol, formula, local = "exp", "exp({0})", ("exp({0})",)
 
     def forward(self, x):
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"):  # an overflow is apply_op's to report
             self.out = np.exp(x)
-        check_overflow("exp", self.out, x)
         return self.out
 
     def backward(self, g):
@@ -372,6 +372,7 @@ class Tanh(Op):
     """out = tanh x;  x̄ = ḡ·(1 − out²);  ȯut = (1 − out²)·ẋ"""
 
     __slots__ = ("out",)
+    keeps_finite = True
     symbol, formula, local = "tanh", "tanh({0})", ("1 − tanh²({0})",)
 
     def forward(self, x):
@@ -389,6 +390,7 @@ class Sigmoid(Op):
     """out = σ(x) = 1/(1 + e⁻ˣ);  x̄ = ḡ·out·(1 − out);  ȯut = out·(1 − out)·ẋ"""
 
     __slots__ = ("out",)
+    keeps_finite = True
     symbol, formula, local = "σ", "σ({0})", ("σ({0})·(1 − σ({0}))",)
 
     def forward(self, x):
@@ -413,6 +415,7 @@ class ReLU(Op):
     # The output, not a mask: out > 0 exactly where x > 0, and the next op keeps the
     # output anyway, so the forward pass makes one array instead of two.
     __slots__ = ("out",)
+    keeps_finite = True
     symbol, formula, local = "relu", "relu({0})", ("[{0} > 0]",)
 
     def forward(self, x):
@@ -434,6 +437,7 @@ class Abs(Op):
     """out = |x|;  x̄ = ḡ·sign(x) (0 at x = 0, as PyTorch);  ȯut = sign(x)·ẋ"""
 
     __slots__ = ("sign",)
+    keeps_finite = True
     symbol, formula, local = "abs", "|{0}|", ("sign({0})",)
 
     def forward(self, x):
@@ -478,3 +482,9 @@ def _power_slope(x, k):
         slope = k * x ** (k - 1)
     undefined = np.equal(k, 0) & np.isnan(slope)
     return np.where(undefined, 0, slope) if undefined.any() else slope
+
+
+# The ops above act entry by entry: a bad result's operands sit at its index (the errors of
+# `checks.check_result` show them in the op's formula).
+ELEMENTWISE = (Add, Sub, Mul, Div, Power, Maximum, Minimum, Neg, Pow, Log, Exp, Sin, Cos)
+ELEMENTWISE += (Tanh, Sigmoid, ReLU, Abs)

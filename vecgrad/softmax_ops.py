@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .checks import normalize_axes
+from .checks import check_distributions, normalize_axes
 from .ops import Op
 
 
@@ -82,10 +82,17 @@ class CrossEntropy(Op):
 
     def __init__(self, labels: np.ndarray | None, target: np.ndarray | None, reduction: str):
         # Either integer labels (n,) (p is their one-hot rows: picking beats multiplying)
-        # or probability rows (n, k); both checked by functional.cross_entropy.
+        # or probability rows (n, k); both checked by functional.cross_entropy, and the
+        # rows' sums and signs here.
+        if target is not None:
+            check_distributions("cross_entropy", target)
         self.labels, self.target = labels, target
         rows = labels.size if labels is not None else math.prod(target.shape[:-1])
         self.scale = 1 / rows if reduction == "mean" else 1
+
+    @property
+    def name(self) -> str:
+        return "cross_entropy"
 
     def forward(self, z):
         shifted, exp_shifted, total = _shifted_exp(z, -1)

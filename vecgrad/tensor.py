@@ -34,9 +34,10 @@ import numpy as np
 
 from scalargrad.autodiff import backward as run_backward
 from scalargrad.autodiff import backward_steps as run_backward_steps
+from scalargrad.float_checks import derivative_error, float_checks_enabled
 
 from . import array_ops, ops, softmax_ops, torch_ops
-from .checks import as_array, broadcast_shape, normalize_axes
+from .checks import all_finite, as_array, at, broadcast_shape, check_result, normalize_axes
 from .grad_mode import enable_grad, is_grad_enabled
 from .numpy_protocol import NumpyDispatch
 from .torch_ops import accepts_dim
@@ -402,6 +403,8 @@ class Tensor(NumpyDispatch):
             _check_versions(self)
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
+        if float_checks_enabled():  # a NaN gradient raises (scalargrad.float_checks)
+            _check_adjoint(self, adjoint, partials)
         if isinstance(adjoint, Tensor):  # create_graph: keep the gradient differentiable
             if self.grad is None:  # a node of its own, so two leaves never share one
                 self.grad = Tensor._node(
@@ -846,9 +849,13 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     """
     needs = tuple([t.requires_grad for t in inputs])
     op.needs_input_grad = needs
-    data = op.forward(*[t.data for t in inputs])
+    operands = [t.data for t in inputs]
+    data = op.forward(*operands)
     if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
         data = np.asarray(data)
+    if data.dtype.kind == "f" and not op.keeps_finite and float_checks_enabled():
+        if not all_finite(data):  # rare: NaN, an overflow, or an ∞ passed on
+            check_result(op, data, operands, isinstance(op, ops.ELEMENTWISE))
     if True in needs and is_grad_enabled():
         out = Tensor._node(data, op, inputs, True)
         if data.base is not None:  # a view of an input's array (x.T, x[1:]): one count
@@ -1091,6 +1098,24 @@ def _repoint(roots: tuple, old: Tensor, new: Tensor) -> None:
         if any(p is old for p in node.parents):
             node.parents = tuple(new if p is old else p for p in node.parents)
         stack.extend(p for p in node.parents if p.parents and p is not new and p not in seen)
+
+
+def _check_adjoint(t: Tensor, adjoint, partials) -> None:
+    """Raise where a leaf's adjoint holds NaN, naming the op whose backward sent it (±∞ is
+    a derivative too large for a float, or infinite: allowed)."""
+    numbers = adjoint.data if isinstance(adjoint, Tensor) else np.asarray(adjoint)
+    if numbers.dtype.kind != "f" or all_finite(numbers):
+        return
+    nan = np.isnan(numbers)
+    if not nan.any():
+        return
+    what = _described(t)
+    for child, slot, value in partials:
+        value = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if child is not None and np.isnan(value).any():
+            raise derivative_error("backward", child.op.name, slot, what, at(nan))
+    names = "+".join(c.op.name for c, _, _ in partials if c is not None) or "the seed"
+    raise derivative_error("backward", names, "sum" if len(partials) > 1 else 0, what, at(nan))
 
 
 def _described(t: Tensor) -> str:
