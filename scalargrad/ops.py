@@ -173,10 +173,10 @@ class Maximum(Op):
         return x if self.share else y
 
     def backward(self, g):
-        return g * self.share, g * (1.0 - self.share)
+        return _routed(g, self.share), _routed(g, 1.0 - self.share)
 
     def jvp(self, dx, dy):
-        return _sum(_times(dx, self.share), _times(dy, 1.0 - self.share))
+        return _sum(_routed(dx, self.share), _routed(dy, 1.0 - self.share))
 
 
 class Minimum(Op):
@@ -192,10 +192,10 @@ class Minimum(Op):
         return x if self.share else y
 
     def backward(self, g):
-        return g * self.share, g * (1.0 - self.share)
+        return _routed(g, self.share), _routed(g, 1.0 - self.share)
 
     def jvp(self, dx, dy):
-        return _sum(_times(dx, self.share), _times(dy, 1.0 - self.share))
+        return _sum(_routed(dx, self.share), _routed(dy, 1.0 - self.share))
 
 
 # ---- unary -----------------------------------------------------------------
@@ -479,6 +479,15 @@ def _sum(*terms):
         if term is not None:
             total = term if total is None else total + term
     return total
+
+
+def _routed(g, share):
+    """ḡ·share for a gate that routes ḡ (max, min, relu): where share is 0 the output does
+    not depend on that input nearby, so it gets 0 even from an infinite ḡ (PyTorch selects
+    too), not ∞·0 = NaN. None (no tangent) stays None."""
+    if g is None or share == 0:
+        return None if g is None else 0.0
+    return g * share
 
 
 def _along(tangent, slope):

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .checks import values as _values
-from .ops import Op
+from .ops import Op, _routed
 from .tensor import Constant, Tensor, apply_op
 
 # ---- the geometry of windows ---------------------------------------------------------
@@ -388,7 +388,7 @@ class MaxPool2d(Op):
 
     def backward(self, g):
         N, C, oH, oW = g.shape
-        cols = np.reshape(g, (N, C, 1, 1, oH, oW)) * self.winner(_values(g).dtype)
+        cols = _routed(np.reshape(g, (N, C, 1, 1, oH, oW)), self.winner(_values(g).dtype))
         return (fold(np.transpose(cols, (1, 2, 3, 0, 4, 5)), self.shape, self.win),)
 
     def jvp(self, tx):
@@ -396,7 +396,7 @@ class MaxPool2d(Op):
         kH, kW = self.win.kernel
         windows = np.reshape(unfold(tx, self.win), (C, kH, kW, N, oH, oW))
         winner = np.transpose(self.winner(_values(tx).dtype), (1, 2, 3, 0, 4, 5))
-        return np.transpose(np.sum(windows * winner, axis=(1, 2)), (1, 0, 2, 3))
+        return np.transpose(np.sum(_routed(windows, winner), axis=(1, 2)), (1, 0, 2, 3))
 
     def __repr__(self) -> str:
         return f"MaxPool2d({self.win!r})"

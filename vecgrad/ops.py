@@ -31,7 +31,7 @@ import numpy as np
 
 from scalargrad.ops import _sum, _times, number_text
 
-from .checks import at, first
+from .checks import all_finite, at, first
 
 
 class Op:
@@ -201,10 +201,10 @@ class Maximum(Op):
         return out
 
     def backward(self, g):
-        return g * self.share, g * (1 - self.share)
+        return _routed(g, self.share), _routed(g, 1 - self.share)
 
     def jvp(self, dx, dy):
-        return _sum(_times(dx, self.share), _times(dy, 1 - self.share))
+        return _sum(_routed(dx, self.share), _routed(dy, 1 - self.share))
 
 
 class Minimum(Op):
@@ -222,10 +222,10 @@ class Minimum(Op):
         return out
 
     def backward(self, g):
-        return g * self.share, g * (1 - self.share)
+        return _routed(g, self.share), _routed(g, 1 - self.share)
 
     def jvp(self, dx, dy):
-        return _sum(_times(dx, self.share), _times(dy, 1 - self.share))
+        return _sum(_routed(dx, self.share), _routed(dy, 1 - self.share))
 
 
 # ---- unary (elementwise) ---------------------------------------------------------
@@ -424,10 +424,10 @@ class ReLU(Op):
         return self.out
 
     def backward(self, g):
-        return (g * self._positive(),)
+        return (_routed(g, self._positive()),)
 
     def jvp(self, dx):
-        return dx * self._positive()
+        return _routed(dx, self._positive())
 
     def _positive(self) -> np.ndarray:
         return (self.out > 0).astype(self.out.dtype)  # float × float: faster than × bool
@@ -453,6 +453,19 @@ class Abs(Op):
 
 
 # ---- the rules' helpers ----------------------------------------------------------
+
+
+def _routed(g, share):
+    """ḡ·share for a gate that routes ḡ (max, min, relu): where share is 0 the output does
+    not depend on that input nearby, so it gets 0 even from an infinite ḡ (PyTorch selects
+    too), not ∞·0 = NaN. The product is the fast path; only an infinite ḡ needs the select.
+    None (no tangent) stays None."""
+    if g is None:
+        return None
+    routed = g * share
+    if type(routed) is np.ndarray and routed.dtype.kind == "f" and not all_finite(routed):
+        routed = np.where(np.equal(share, 0), 0, routed)
+    return routed
 
 
 def _along(tangent, slope):

@@ -22,7 +22,7 @@ import numpy as np
 from .array_ops import unbroadcast
 from .checks import normalize_axes
 from .checks import values as _values
-from .ops import Op
+from .ops import Op, _routed
 
 # ---- PyTorch's argument names ----------------------------------------------------------
 
@@ -96,10 +96,10 @@ class Clamp(Op):
         return _clipped(xv, self.low, self.high)
 
     def backward(self, g):
-        return (g * self.inside,)
+        return (_routed(g, self.inside),)
 
     def jvp(self, dx):
-        return dx * self.inside
+        return _routed(dx, self.inside)
 
     def __repr__(self) -> str:
         return f"Clamp({self.low!r}, {self.high!r})"

@@ -377,7 +377,7 @@ def _apply(node: ast.AST, args: list, inputs: Mapping[str, Value], text: str):
             result = _UNARY[type(node.op)](*args)
         else:  # ast.Call, checked against FUNCTIONS
             result = FUNCTIONS[node.func.id][1](*args)
-    except (ValueError, ZeroDivisionError, OverflowError) as error:
+    except (ValueError, ArithmeticError) as error:  # a domain error, NaN, an overflow
         raise ExpressionError(str(error), _segment(text, node), _column(text, node)) from None
     number = result.data if isinstance(result, Value) else result
     if not math.isfinite(number):  # e.g. 1e308 * 10: Python floats overflow to inf silently

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,8 +107,12 @@ REFUSED = [
     (["draw", "x * y", "--at", "x=1"], "no value for y"),
     (["draw", "log(x)", "--at", "x=-1"], "log: input must be positive"),
     (["draw", "1/(x-1)", "--at", "x=1"], "division by zero"),
-    (["draw", "x ** 0.5", "--at", "x=0"], "backward pass: the gradient of x is inf"),
-    (["draw", "x ** y", "--at", "x=0", "y=0.5"], "backward pass: the gradient of x is inf"),
+    # √x·√x at 0: the chain rule meets ∞·0, undefined (the float policy, issue #13)
+    (
+        ["draw", "x ** 0.5 * x ** 0.5", "--at", "x=0"],
+        "backward: the derivative of 'x' is NaN, from pow's backward (operand 0)",
+    ),
+    (["draw", "x * 1e308 * y", "--at", "x=10", "y=1"], "mul: 10 × 1e+308 overflows"),
     (["draw", "x", "--at", "x=abc"], "'abc' is not a number"),
     (["draw", "x", "--at", "x"], "write each value as name=number"),
     (["draw", "x", "--at", "x=1", "x=2"], "x is given twice"),
@@ -157,6 +162,17 @@ def test_refusals_print_one_line_exit_2_and_write_nothing(
     assert lines[0].startswith("scalargrad: error: ") and part in lines[0]
     assert captured.out == ""
     assert list(tmp_path.iterdir()) == []  # no graph, no page, and nothing PWNED
+
+
+@pytest.mark.parametrize("args", [["x ** 0.5", "--at", "x=0"], ["x ** y", "--at", "x=0", "y=0.5"]])
+def test_an_infinite_derivative_is_drawn_and_traced(args, tmp_path, capsys, monkeypatch):
+    """√x at 0 has slope +∞ (as PyTorch): the traces and the drawing show it; issue #13 found
+    x ** y printing 0 there."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", *args, "--format", "dot", "-o", "g.dot"]) == 0
+    backward = capsys.readouterr().out.split("\n\n")[-1]
+    assert re.search(r"v̄1 .*= inf", backward), backward  # v1 is x
+    assert "inf" in (tmp_path / "g.dot").read_text()
 
 
 def test_hostile_expression_in_a_subprocess_is_refused(tmp_path):

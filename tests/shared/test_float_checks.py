@@ -305,3 +305,57 @@ def test_the_exact_edges_stay_exact():
     (tiny / Tensor(np.float32([1e-20]), requires_grad=True)).sum().backward()
     assert tiny.grad[0] == np.float32(1e20)
     assert (Value(1.7e308) * 1).data == 1.7e308
+
+
+# ---- routing gates select: a loser gets 0 even from an infinite adjoint -------------------
+
+
+ROUTING = [  # (name, ours on a Tensor or a Dual, PyTorch's), each ≥ 0 so that √ applies
+    ("relu", lambda v: v.relu(), lambda t: t.relu()),
+    ("maximum", lambda v: tensor_forward.maximum(v, 0.0), lambda t: t.maximum(_zeros(t))),
+    ("minimum", lambda v: -tensor_forward.minimum(-v, 0.0), lambda t: -(-t).minimum(_zeros(t))),
+    ("clamp", lambda v: v.clamp(min=0.0), lambda t: t.clamp(min=0.0)),
+]
+
+
+def _zeros(t):
+    return t.detach() * 0  # a constant operand: no gradient flows into it
+
+
+@pytest.mark.parametrize("name, ours, theirs", ROUTING, ids=[case[0] for case in ROUTING])
+def test_routing_gates_send_a_loser_zero_from_an_infinite_adjoint_as_pytorch(name, ours, theirs):
+    """√gate(x): the gate's output is 0 where x loses, so √'s slope there is +∞; the loser
+    still gets exactly 0 (the gate does not depend on it nearby), in both modes."""
+    torch = pytest.importorskip("torch")
+    data = np.array([-2.0, -1.0, 0.5, 4.0])
+    x = Tensor(data, requires_grad=True)
+    (ours(x) ** 0.5).sum().backward()
+    t = torch.tensor(data, requires_grad=True)
+    (theirs(t) ** 0.5).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12, atol=0)  # 0 and inf exact
+    # forward mode, one direction per input: the gate is elementwise, so the tangent along
+    # e_i is PyTorch's ∂/∂x_i at i and 0 elsewhere (torch.func.jvp gives nan there: 0·∞)
+    if name == "clamp":
+        return  # Dual has no clamp (README: the PyTorch names are reverse mode's)
+    for i in range(len(data)):
+        column = (ours(tensor_forward.Dual(data, np.eye(len(data))[i])) ** 0.5).tangent
+        expected = np.zeros(len(data))
+        expected[i] = t.grad[i].item()
+        np.testing.assert_allclose(column, expected, rtol=1e-12, atol=0)
+
+
+def test_max_pooling_routes_an_infinite_adjoint_to_the_winner_alone():
+    torch = pytest.importorskip("torch")
+    data = np.array([[[[0.0, -1.0], [-3.0, -2.0]]]])  # the winner is 0: √'s slope +∞ there
+    x = Tensor(data, requires_grad=True)
+    (F.max_pool2d(x, 2) ** 0.5).sum().backward()
+    t = torch.tensor(data, requires_grad=True)
+    (torch.nn.functional.max_pool2d(t, 2) ** 0.5).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    assert x.grad[0, 0, 0, 0] == np.inf and (x.grad.ravel()[1:] == 0).all()
+
+
+def test_scalar_max_routes_as_vecgrad_does():
+    a, b = Value(0.0), Value(-1.0)
+    (a.maximum(b) ** 0.5).backward()
+    assert (a.grad, b.grad) == (math.inf, 0.0)

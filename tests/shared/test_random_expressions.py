@@ -281,13 +281,6 @@ def _operands(expression: Expression, values: list, names: tuple):
             yield [np.asarray(values[i], dtype=np.float64) for i in args]
 
 
-def _pow_near_zero(expression, values, tensor) -> bool:
-    names = ("pow_half", "pow_negative", "pow_node")
-    return any(
-        (np.abs(o[0]) < _small(expression)).any() for o in _operands(expression, values, names)
-    )
-
-
 def _division_rounding(expression, values, tensor) -> bool:
     for operands in _operands(expression, values, ("div", "rdiv")):
         x, y = (2.5, operands[0]) if len(operands) == 1 else operands
@@ -306,17 +299,16 @@ def _division_rounding(expression, values, tensor) -> bool:
 # vecgrad and scalargrad, while PyTorch multiplies that 0 by its −2.5/x² = −inf and returns
 # nan. Telling those apart needs a third oracle (exact rationals); until then they stay out.
 KNOWN_EDGES = [
-    # x ** p at base 0 (or |x| < √tiny): the rule now follows PyTorch's convention (slope
-    # +inf for 0 < p < 1, tests/scalargrad/test_ops.py), but in float32 near √tiny the two still
-    # round apart (subnormal bases), and 0·inf products are nan on PyTorch's side only.
-    ("pow at base 0", _pow_near_zero),
     # x / y with |y| < √tiny or > 1/√tiny: ours is −(ḡ/y)·(x/y), exact where the true value
     # is representable (tests/scalargrad/test_ops.py, 1e-170/1e-170); PyTorch's products with
     # its own under- or overflowed 1/y² give nan there (the maximum(x, 2.5/x) case above).
     ("division underflow", _division_rounding),
 ]
-# (sin or cos of ±inf is no longer an edge: both packages raise "sin: sin(inf) is undefined
-# (NaN)", the float policy's clear refusal where PyTorch gives nan.)
+# No longer edges, since the float policy (scalargrad/float_checks.py): sin or cos of ±inf
+# raises "sin: sin(inf) is undefined (NaN)" where PyTorch gives nan; x ** p at base 0 gives
+# PyTorch's +inf slope, and where that ∞ meets a zero the chain rule raises (PyTorch: nan),
+# except through a routing gate (relu, max, min, clamp, max-pool), which selects as PyTorch
+# does, so a loser gets 0, not ∞·0.
 
 
 def compare_with_torch(expression: Expression, tensor: bool, torch) -> str:
