@@ -488,3 +488,21 @@ def test_a_misspelled_flag_is_refused_with_the_closest_one(capsys):
     error = capsys.readouterr().err.strip()
     assert "unrecognized arguments: --epoch 3 (did you mean --epochs?)" in error
     assert len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "word, hint",
+    [
+        ("trian", "did you mean train?"),
+        ("predcit", "did you mean predict?"),
+        ("fit", "the commands"),
+    ],
+)
+def test_a_misspelled_command_is_refused_with_the_closest_one(word, hint, capsys):
+    """Before, `vecgrad-mnist trian` said only "unrecognized arguments: trian"."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([word, "--epochs", "1"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert f"unknown command {word!r} ({hint}" in error
+    assert len(error.splitlines()) == 1

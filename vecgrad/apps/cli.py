@@ -149,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``vecgrad-mnist [COMMAND] [flags]``; return the exit status."""
     with quiet_broken_pipe():
         argv = list(sys.argv[1:] if argv is None else argv)
+        parser, _ = build_parser()
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            close = difflib.get_close_matches(argv[0], list(COMMANDS), n=1)
+            hint = f"did you mean {close[0]}?" if close else "the commands: " + ", ".join(COMMANDS)
+            parser.error(f"unknown command {argv[0]!r} ({hint})")  # train takes no word
         if not argv or argv[0] not in COMMANDS:
             argv = ["train", *argv]  # train is the default command, --help shows its flags
-        parser, _ = build_parser()
         args = parser.parse_args(argv)
         if args.threads < 1:
             args.parser.error(f"--threads must be at least 1, got {args.threads}")
