@@ -11,7 +11,7 @@ import math
 
 from . import ops
 from .autodiff import backward, backward_steps
-from .float_checks import check_result, derivative_error, float_checks_enabled
+from .float_checks import HOW_TO_ALLOW, check_result, derivative_error, float_checks_enabled
 
 Number = int | float
 
@@ -160,9 +160,10 @@ class Value:
     def accumulate_grad(self, adjoint: float, partials: list = ()) -> None:
         """Node protocol: add one backward pass's adjoint into ``grad`` (a NaN one raises:
         see `scalargrad.float_checks`)."""
-        if adjoint != adjoint and float_checks_enabled():  # NaN: the only float ≠ itself
-            raise _nan_adjoint_error(self, partials)
-        self.grad += adjoint
+        total = self.grad + adjoint
+        if total != total and float_checks_enabled():  # NaN: the only float ≠ itself
+            raise _nan_adjoint_error(self, adjoint, partials)
+        self.grad = total
 
     def zero_grad(self) -> None:
         """Reset this node's gradient to 0.0."""
@@ -229,9 +230,14 @@ def apply_op(op: ops.Op, *inputs: Value) -> Value:
     return Value._node(data, op, inputs)
 
 
-def _nan_adjoint_error(node: Value, partials) -> FloatingPointError:
-    """The error for a NaN adjoint, naming the op whose backward sent it."""
+def _nan_adjoint_error(node: Value, adjoint, partials) -> FloatingPointError:
+    """The error for a NaN gradient, naming the op whose backward sent it."""
     what = repr(node.name) if node.name else f"the Value with data {node.data:.6g}"
+    if adjoint == adjoint:  # this pass's ±∞ met the opposite ±∞ of an earlier pass
+        return FloatingPointError(
+            f"backward: the derivative of {what} is NaN: this backward pass's gradient plus "
+            f"the one accumulated before is ∞ − ∞ (zero_grad() between passes?); {HOW_TO_ALLOW}"
+        )
     for child, slot, value in partials:
         if value != value:
             return derivative_error("backward", child.op.name, slot, what)

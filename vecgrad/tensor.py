@@ -34,7 +34,7 @@ import numpy as np
 
 from scalargrad.autodiff import backward as run_backward
 from scalargrad.autodiff import backward_steps as run_backward_steps
-from scalargrad.float_checks import derivative_error, float_checks_enabled
+from scalargrad.float_checks import HOW_TO_ALLOW, derivative_error, float_checks_enabled
 
 from . import array_ops, ops, softmax_ops, torch_ops
 from .checks import all_finite, as_array, at, broadcast_shape, check_result, normalize_axes
@@ -57,6 +57,7 @@ class Tensor(NumpyDispatch):
     __slots__ = ("data", "grad", "parents", "op", "name", "requires_grad", "retains_grad")
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
     __slots__ += ("_version_counter", "_saved_versions")  # in-place changes: "PyTorch's names"
+    __slots__ += ("_finite_grad",)  # grad itself when the backward pass found it finite
     is_constant = False  # drawings and traces number every node that is not a constant
     _numpy_refusal = (
         "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
@@ -78,6 +79,7 @@ class Tensor(NumpyDispatch):
         self.requires_grad = bool(requires_grad)
         self.retains_grad = False
         self._version_counter, self._saved_versions = [0], None
+        self._finite_grad = None
 
     @classmethod
     def _node(cls, data: np.ndarray, op, parents: tuple, requires_grad: bool) -> Tensor:
@@ -85,7 +87,7 @@ class Tensor(NumpyDispatch):
         out = cls.__new__(cls)
         out.data, out.grad, out.parents, out.op, out.name = data, None, parents, op, ""
         out.requires_grad, out.retains_grad = requires_grad, False
-        out._version_counter, out._saved_versions = [0], None
+        out._version_counter, out._saved_versions, out._finite_grad = [0], None, None
         return out
 
     # ---- what it holds --------------------------------------------------------------
@@ -403,9 +405,9 @@ class Tensor(NumpyDispatch):
             _check_versions(self)
         if self.op is not None and not self.retains_grad:
             return  # an intermediate: its adjoint lives only while the pass needs it
-        if float_checks_enabled():  # a NaN gradient raises (scalargrad.float_checks)
-            _check_adjoint(self, adjoint, partials)
         if isinstance(adjoint, Tensor):  # create_graph: keep the gradient differentiable
+            if float_checks_enabled():  # a NaN gradient raises (scalargrad.float_checks)
+                _finite_gradient(self, adjoint, partials)
             if self.grad is None:  # a node of its own, so two leaves never share one
                 self.grad = Tensor._node(
                     adjoint.data.copy(), adjoint.op, adjoint.parents, adjoint.requires_grad
@@ -425,17 +427,20 @@ class Tensor(NumpyDispatch):
             adjoint = np.broadcast_to(adjoint, self.shape)  # a number as seed
         if self.grad is None:
             if _owns(adjoint, partials, data.dtype):
-                self.grad = adjoint  # nobody else holds it: no copy needed
+                grad = adjoint  # nobody else holds it: no copy needed
             else:
-                self.grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
+                grad = np.array(adjoint, dtype=data.dtype)  # a copy this tensor owns
         elif isinstance(self.grad, Tensor):
-            self.grad = self.grad + adjoint
+            grad = self.grad + adjoint
         else:
-            self.grad = np.add(self.grad, adjoint, dtype=data.dtype)  # out of place
+            grad = np.add(self.grad, adjoint, dtype=data.dtype)  # out of place
+        if float_checks_enabled():  # a NaN gradient raises (scalargrad.float_checks)
+            self._finite_grad = _finite_gradient(self, grad, partials)
+        self.grad = grad
 
     def zero_grad(self) -> None:
         """Forget the gradient (``grad`` back to None, as before any backward pass)."""
-        self.grad = None
+        self.grad = self._finite_grad = None
 
     def retain_grad(self) -> None:
         """Keep this intermediate's gradient in ``grad`` after backward passes."""
@@ -1100,22 +1105,32 @@ def _repoint(roots: tuple, old: Tensor, new: Tensor) -> None:
         stack.extend(p for p in node.parents if p.parents and p is not new and p not in seen)
 
 
-def _check_adjoint(t: Tensor, adjoint, partials) -> None:
-    """Raise where a leaf's adjoint holds NaN, naming the op whose backward sent it (±∞ is
-    a derivative too large for a float, or infinite: allowed)."""
-    numbers = adjoint.data if isinstance(adjoint, Tensor) else np.asarray(adjoint)
-    if numbers.dtype.kind != "f" or all_finite(numbers):
-        return
+def _finite_gradient(t: Tensor, grad, partials):
+    """Raise where ``t``'s new gradient holds NaN, naming the op whose backward sent it;
+    return the gradient when every entry is finite (while it is still ``t.grad``, an
+    optimizer need not look again: `vecgrad.optim`), None when it holds ±∞ (a derivative
+    too large for a float, or infinite: allowed)."""
+    numbers = grad.data if isinstance(grad, Tensor) else grad
+    if numbers.dtype.kind != "f":
+        return None
+    if all_finite(numbers):
+        return grad
     nan = np.isnan(numbers)
     if not nan.any():
-        return
+        return None
     what = _described(t)
     for child, slot, value in partials:
         value = value.data if isinstance(value, Tensor) else np.asarray(value)
         if child is not None and np.isnan(value).any():
             raise derivative_error("backward", child.op.name, slot, what, at(nan))
-    names = "+".join(c.op.name for c, _, _ in partials if c is not None) or "the seed"
-    raise derivative_error("backward", names, "sum" if len(partials) > 1 else 0, what, at(nan))
+    if len(partials) > 1:  # each partial finite or ±∞, their sum ∞ − ∞
+        names = "+".join(c.op.name for c, _, _ in partials if c is not None)
+        raise derivative_error("backward", names, "sum", what, at(nan))
+    raise FloatingPointError(  # this pass's ±∞ met the opposite ±∞ of an earlier one
+        f"backward: the derivative of {what} is NaN{at(nan)}: this backward pass's gradient "
+        "plus the one accumulated before is ∞ − ∞ (zero_grad() between passes?); "
+        f"{HOW_TO_ALLOW}"
+    )
 
 
 def _described(t: Tensor) -> str:

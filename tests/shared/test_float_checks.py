@@ -359,3 +359,26 @@ def test_scalar_max_routes_as_vecgrad_does():
     a, b = Value(0.0), Value(-1.0)
     (a.maximum(b) ** 0.5).backward()
     assert (a.grad, b.grad) == (math.inf, 0.0)
+
+
+def test_gradients_that_cancel_across_passes_raise_and_leave_the_gradient_as_it_was():
+    x = Tensor([0.0, 1.0], requires_grad=True, name="x")
+    (x**0.5).sum().backward()  # +inf at 0
+    before = x.grad.copy()
+    _raises(
+        FloatingPointError, "plus the one accumulated before is ∞ − ∞", (-(x**0.5)).sum().backward
+    )
+    np.testing.assert_array_equal(x.grad, before)  # nothing was added
+    v = Value(0.0, name="v")
+    (v**0.5).backward()
+    _raises(FloatingPointError, "plus the one accumulated before is ∞ − ∞", (-(v**0.5)).backward)
+    assert v.grad == math.inf
+
+
+def test_a_checked_tensor_still_pickles():
+    import pickle
+
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    copy = pickle.loads(pickle.dumps(w))
+    np.testing.assert_array_equal(copy.grad, [2.0, 4.0])
