@@ -22,19 +22,11 @@ thread, like vecgrad's grad mode, and one switch serves scalargrad and vecgrad.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
-from functools import wraps
-from typing import TypeVar
 
-F = TypeVar("F", bound=Callable)
+from .switch import Setting, Switch
 
-
-class _State(threading.local):
-    enabled = True  # a class default, so each thread starts checking (and reads it fast)
-
-
-_state = _State()
+_checks = Switch(True)
+_state = _checks.state
 
 
 def float_checks_enabled() -> bool:
@@ -42,44 +34,19 @@ def float_checks_enabled() -> bool:
     return _state.enabled
 
 
-class _FloatChecks:
-    """A context manager (and decorator) that sets the checks and restores them on exit."""
-
-    __slots__ = ("enabled", "previous")
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.previous: list[bool] = []  # a stack, so one object can be entered twice
-
-    def __enter__(self) -> None:
-        self.previous.append(_state.enabled)
-        _state.enabled = self.enabled
-
-    def __exit__(self, *exc_info) -> None:
-        _state.enabled = self.previous.pop()
-
-    def __call__(self, function: F) -> F:
-        @wraps(function)
-        def wrapper(*args, **kwargs):
-            with _FloatChecks(self.enabled):
-                return function(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-def no_float_checks() -> _FloatChecks:
-    """Return a context manager inside which NaN and overflow pass silently (IEEE as in
-    numpy): no check of inputs, results, gradients or optimizer steps.
+def no_float_checks() -> Setting:
+    """Return a context manager (or decorator) inside which NaN and overflow pass silently
+    (IEEE as in numpy): no check of inputs, results, gradients or optimizer steps.
 
     >>> with no_float_checks():
     ...     Value(1e308) * 10      # inf, as plain Python floats give
     """
-    return _FloatChecks(False)
+    return _checks.setting(False)
 
 
-def float_checks() -> _FloatChecks:
+def float_checks() -> Setting:
     """Return a context manager that checks again (inside a ``no_float_checks``)."""
-    return _FloatChecks(True)
+    return _checks.setting(True)
 
 
 # ---- the messages, in the lecture's notation -----------------------------------------

@@ -354,18 +354,18 @@ def compare_with_torch(expression: Expression, tensor: bool, torch) -> str:
 def _meets_a_domain_error(expression: Expression) -> bool:
     """True where numpy meets 0/0, log 0, log of a negative … on the way, though the result
     may hide it (log(0) broadcast against an empty array, inside a composition)."""
-    with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-        try:
-            expression.evaluate(NumpyOps, expression.inputs)
-        except FloatingPointError:
-            return True
-    return False
+    return _numpy_meets(expression, divide="raise", invalid="raise", over="ignore")
 
 
 def _overflows_on_the_way(expression: Expression) -> bool:
     """True where some intermediate overflows in numpy (2 × 2e38 in float32 inside a neuron),
     even where a later op such as σ brings the result back to a finite number."""
-    with np.errstate(over="raise", divide="ignore", invalid="ignore", under="ignore"):
+    return _numpy_meets(expression, divide="ignore", invalid="ignore", over="raise")
+
+
+def _numpy_meets(expression: Expression, **errors) -> bool:
+    """True where numpy's evaluation raises for one of the floating-point ``errors``."""
+    with np.errstate(under="ignore", **errors):
         try:
             expression.evaluate(NumpyOps, expression.inputs)
         except FloatingPointError:
