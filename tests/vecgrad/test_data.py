@@ -528,3 +528,15 @@ def test_unknown_content_is_not_judged(tmp_path):
     (X, _), _ = load_fashion_mnist(root, download=False)
     (X2, _), _ = load_mnist(root, download=False)
     assert X.shape == X2.shape == (4, 784)
+
+
+@needs_shared
+def test_the_test_split_alone_needs_and_downloads_only_its_two_files(tmp_path):
+    """vecgrad-mnist predict --test-index: the 10,000 test images, not the training set."""
+    spec = shared_spec()
+    root = tmp_path / "root"
+    ((X_test, y_test),) = load_idx_dataset(spec, root, progress=False, splits=("test",))
+    assert X_test.shape == (10000, 784) and np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
+    assert sorted(p.name for p in root.iterdir()) == sorted(FOUR[2:])  # no training files
+    with pytest.raises(ValueError, match="splits must be 'train' and/or 'test', got"):
+        load_idx_dataset(spec, root, splits=("validation",))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -488,6 +489,18 @@ def test_a_misspelled_flag_is_refused_with_the_closest_one(capsys):
     error = capsys.readouterr().err.strip()
     assert "unrecognized arguments: --epoch 3 (did you mean --epochs?)" in error
     assert len(error.splitlines()) == 1
+
+
+def test_predict_needs_only_the_test_files(trained, tiny, tmp_path, capsys):
+    """Before, --test-index loaded (or, from the cache, downloaded) the training set too."""
+    _, (_, (_, y_test)), out = trained
+    only_test = tmp_path / "only-test"
+    only_test.mkdir()
+    for name in FOUR[2:]:
+        shutil.copy(tiny / name, only_test / name)
+    flags = ["predict", "--model", str(out / "model.npz"), "--data-dir", str(only_test)]
+    assert cli.main([*flags, "--test-index", "3"]) == 0
+    assert capsys.readouterr().out.startswith(f"test image 3 (true {y_test[3]}): ")
 
 
 @pytest.mark.parametrize(

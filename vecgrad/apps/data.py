@@ -198,7 +198,8 @@ def load_mnist(
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
     timeout: float = 30.0,
-) -> tuple[Split, Split]:
+    splits: Sequence[str] = ("train", "test"),
+) -> tuple[Split, ...]:
     """Return MNIST as ``(X_train, y_train), (X_test, y_test)`` numpy arrays.
 
     By default images are float32 in [0, 1] (pixel / 255), flattened to (n, 784), the
@@ -210,6 +211,8 @@ def load_mnist(
     Without ``root``, the cache ``$VECGRAD_DATA/mnist`` (or ``~/.cache/vecgrad/mnist``).
     ``download=False`` raises FileNotFoundError instead of downloading;
     ``mirrors`` overrides the mirror list (a proxy or a local copy).
+    ``splits=("test",)`` returns ``((X_test, y_test),)`` and needs (or downloads) only the
+    two test files.
     """
     return load_idx_dataset(
         MNIST,
@@ -220,6 +223,7 @@ def load_mnist(
         mirrors=mirrors,
         progress=progress,
         timeout=timeout,
+        splits=splits,
     )
 
 
@@ -232,7 +236,8 @@ def load_fashion_mnist(
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
     timeout: float = 30.0,
-) -> tuple[Split, Split]:
+    splits: Sequence[str] = ("train", "test"),
+) -> tuple[Split, ...]:
     """Return Fashion-MNIST as ``(X_train, y_train), (X_test, y_test)`` numpy arrays.
 
     Same files, shapes and arguments as `load_mnist` (60,000 + 10,000 images of 10
@@ -249,6 +254,7 @@ def load_fashion_mnist(
         mirrors=mirrors,
         progress=progress,
         timeout=timeout,
+        splits=splits,
     )
 
 
@@ -262,15 +268,23 @@ def load_idx_dataset(
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
     timeout: float = 30.0,
-) -> tuple[Split, Split]:
+    splits: Sequence[str] = ("train", "test"),
+) -> tuple[Split, ...]:
     """Return ``(X_train, y_train), (X_test, y_test)`` of the four-file IDX dataset ``spec``.
 
     The engine behind `load_mnist` and `load_fashion_mnist`; see them for the arguments.
+    ``splits`` picks which (and in which order): only their files are needed.
     """
-    paths = _locate(spec, root, download, mirrors, progress, timeout)
-    train_images, train_labels, test_images, test_labels = (paths[n] for n in spec.files)
-    splits = []
-    for images_path, labels_path in ((train_images, train_labels), (test_images, test_labels)):
+    names = list(spec.files)  # train images, train labels, test images, test labels
+    pairs = {"train": names[0:2], "test": names[2:4]}
+    unknown = [split for split in splits if split not in pairs]
+    if unknown or not splits:
+        raise ValueError(f"{spec.title}: splits must be 'train' and/or 'test', got {splits!r}")
+    wanted = [name for split in splits for name in pairs[split]]
+    paths = _locate(spec, root, download, mirrors, progress, timeout, wanted)
+    loaded = []
+    for split in splits:
+        images_path, labels_path = (paths[name] for name in pairs[split])
         images = read_idx(images_path, ndim=3)
         labels = read_idx(labels_path, ndim=1)
         _check_split(spec, images, labels, images_path, labels_path)
@@ -280,8 +294,8 @@ def load_idx_dataset(
             images = images.reshape(len(images), -1)
         if normalize:
             images = images.astype(np.float32) / np.float32(255)
-        splits.append((images, labels.astype(np.int64)))
-    return splits[0], splits[1]
+        loaded.append((images, labels.astype(np.int64)))
+    return tuple(loaded)
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -292,24 +306,25 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
-def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str, Path]:
-    """Return the path of each of ``spec``'s files, downloading the missing ones if allowed."""
+def _locate(spec, root, allow_download, mirrors, progress, timeout, names) -> dict[str, Path]:
+    """Return the path of each of ``names`` (files of ``spec``), downloading the missing ones
+    if allowed."""
     target = Path(root).expanduser() if root is not None else cache_dir(spec.name)
     searched = [target] if root is not None else [target, *spec.system_dirs]
     if allow_download and target.is_dir():  # the directory downloads go to: tidy it
         for name in spec.files:
             remove_stale_parts(target, name)  # .part files of killed downloads
     for directory in searched:
-        found = {name: _find(directory, name) for name in spec.files}
+        found = {name: _find(directory, name) for name in names}
         if all(found.values()):
             return found
     # Complete the target directory; another directory's partial set is not mixed in.
-    found = {name: _find(target, name) for name in spec.files}
+    found = {name: _find(target, name) for name in names}
     missing = [name for name, path in found.items() if path is None]
     where = " or ".join(str(d) for d in searched)
     if not allow_download:
         raise MissingFilesError(
-            f"{spec.title}: {len(missing)} of the {len(spec.files)} files missing from "
+            f"{spec.title}: {len(missing)} of the {len(names)} files missing from "
             f"{target}: {', '.join(missing)} (gzipped, or uncompressed without .gz). "
             f"Looked in {where}. Put them there, pass root= a directory that holds them, "
             "or pass download=True.",
@@ -331,7 +346,7 @@ def _locate(spec, root, allow_download, mirrors, progress, timeout) -> dict[str,
             f"{spec.title}: {error}\n(The loader looks in {where}; files may also be "
             "uncompressed, without .gz. Or pass root= a directory that holds all four.)"
         ) from None
-    return {name: found[name] or fetched[name] for name in spec.files}
+    return {name: found[name] or fetched[name] for name in names}
 
 
 def _canonical(name: str) -> str:

@@ -214,9 +214,9 @@ def _test_set(args, parser, spec) -> tuple[np.ndarray, np.ndarray]:
             what = "is a file, not a directory" if args.data_dir.exists() else "does not exist"
             raise ValueError(f"--data-dir {args.data_dir} {what} (it should hold the IDX files)")
         if args.data_dir is not None:
-            _, test = load(args.data_dir, download=False)
-        else:
-            _, test = load(None, download=True, progress=not args.no_progress)
+            (test,) = load(args.data_dir, download=False, splits=("test",))
+        else:  # the cache, else a download of the two test files alone
+            (test,) = load(None, download=True, progress=not args.no_progress, splits=("test",))
     except (ValueError, FileNotFoundError) as error:
         parser.error(data_error_message(error, config))
     except DownloadError as error:
