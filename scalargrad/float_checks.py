@@ -63,11 +63,7 @@ def number_text(x: float) -> str:
 def check_result(op, operands, result) -> None:
     """Raise unless a scalar op's ``result`` follows the policy: NaN never; ±∞ only from an
     operand that was already infinite. Called where a result is not finite (rare)."""
-    if not _state.enabled:
-        return
-    if math.isnan(result):
-        raise result_error(op.name, formula_text(op, operands), result)
-    if all(math.isfinite(x) for x in operands):
+    if _state.enabled and (math.isnan(result) or all(math.isfinite(x) for x in operands)):
         raise result_error(op.name, formula_text(op, operands), result)
 
 
@@ -121,6 +117,15 @@ def derivative_error(
         f"{mode}: the derivative of {what} is NaN{where}, from {source}: an infinite "
         f"derivative met a zero (∞·0) or ∞ − ∞, so the chain rule is undefined here; "
         f"{HOW_TO_ALLOW}"
+    )
+
+
+def non_finite_step_error(optimizer: str, index: int, name: str, value: str) -> FloatingPointError:
+    """The error for a step refused because a gradient is not finite (both packages')."""
+    named = f" {name}" if name else ""
+    return FloatingPointError(
+        f"{optimizer}.step: the gradient of parameter {index}{named} is {value}: the step would "
+        f"make it non-finite, so no parameter was changed; {HOW_TO_ALLOW}"
     )
 
 

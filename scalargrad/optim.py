@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
+from .float_checks import float_checks_enabled, non_finite_step_error, number_text
 from .value import Value
 
 
@@ -19,7 +21,14 @@ class SGD:
         self.lr = lr
 
     def step(self) -> None:
-        """Move every parameter one step against its gradient."""
+        """Move every parameter one step against its gradient; a gradient of ±∞ (or NaN)
+        is refused before any parameter moves (scalargrad.float_checks)."""
+        if float_checks_enabled():
+            for i, p in enumerate(self.params):
+                if not math.isfinite(p.grad):
+                    raise non_finite_step_error(
+                        "SGD", i, repr(p.name) if p.name else "", number_text(p.grad)
+                    )
         for p in self.params:
             p.data -= self.lr * p.grad
 

@@ -382,3 +382,16 @@ def test_a_checked_tensor_still_pickles():
     (w * w).sum().backward()
     copy = pickle.loads(pickle.dumps(w))
     np.testing.assert_array_equal(copy.grad, [2.0, 4.0])
+
+
+def test_scalar_sgd_refuses_a_step_on_an_infinite_gradient_and_changes_nothing():
+    from scalargrad.optim import SGD
+
+    a, b = Value(0.0, name="a"), Value(1.0)
+    optimizer = SGD([b, a], lr=0.1)
+    (a**0.5 + b).backward()  # ∂/∂a = +inf at 0
+    _raises(FloatingPointError, "SGD.step: the gradient of parameter 1 'a' is inf", optimizer.step)
+    assert (a.data, b.data) == (0.0, 1.0)
+    with no_float_checks():
+        optimizer.step()
+    assert a.data == -math.inf  # IEEE's answer, asked for
