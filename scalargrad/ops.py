@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .float_checks import HOW_TO_ALLOW, float_checks_enabled, number_text
+from .float_checks import HOW_TO_ALLOW, float_checks_enabled, number_text, result_error
 
 
 class Op:
@@ -570,7 +570,7 @@ def exp(x):
     except OverflowError:
         if not float_checks_enabled():
             return math.inf
-        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
+        raise result_error("exp", f"exp({number_text(x)})", math.inf) from None
 
 
 def sin(x):
@@ -667,4 +667,4 @@ def _pow(op_name: str, x: float, k: float) -> float:
     except OverflowError:
         if not float_checks_enabled():
             return math.copysign(math.inf, x) if float(k).is_integer() and k % 2 else math.inf
-        raise OverflowError(f"{op_name}: {x!r} ** {k!r} is too large for a float") from None
+        raise result_error(op_name, f"{number_text(x)} ** {number_text(k)}", math.inf) from None

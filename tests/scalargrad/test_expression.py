@@ -192,7 +192,7 @@ def test_nesting_just_under_the_limit_is_fine():
         ("log(x - 3)", {"x": 2.0}, "log: input must be positive, got -1.0 at column 1: log(x - 3)"),
         ("1/(x-2)", {"x": 2.0}, "div: division by zero"),
         ("x ** 0.5 + (x - 5) ** 0.5", {"x": 1.0}, "(x - 5) ** 0.5"),
-        ("exp(1000 * x)", {"x": 1.0}, "exp: exp(1000.0) is too large"),
+        ("exp(1000 * x)", {"x": 1.0}, "exp: exp(1000) overflows"),
         ("1e308 * x * 10", {"x": 10.0}, "mul: 1e+308 × 10 overflows: the result is beyond"),
         ("x * y", {"x": 1.0}, "no value for y (give one with --at y=…)"),
         ("2 + 3", {}, "has no variables"),
