@@ -29,6 +29,7 @@ import copy
 import math
 import numbers
 import operator
+import weakref
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class Tensor(NumpyDispatch):
     __slots__ = ("data", "grad", "parents", "op", "name", "requires_grad", "retains_grad")
     __slots__ += ("__weakref__",)  # so tests and caches can watch a node being freed
     __slots__ += ("_version_counter", "_saved_versions")  # in-place changes: "PyTorch's names"
-    __slots__ += ("_finite_grad",)  # grad itself when the backward pass found it finite
+    __slots__ += ("_finite_grad",)  # a weak mark on grad when the backward pass found it finite
     is_constant = False  # drawings and traces number every node that is not a constant
     _numpy_refusal = (
         "vecgrad Tensors (no gradient rule): use a vecgrad op, or t.numpy() for the plain numbers"
@@ -1105,16 +1106,31 @@ def _repoint(roots: tuple, old: Tensor, new: Tensor) -> None:
         stack.extend(p for p in node.parents if p.parents and p is not new and p not in seen)
 
 
+class FiniteMark(weakref.ref):
+    """A weak reference to a gradient that the backward pass found finite: ``mark() is
+    p.grad`` tells an optimizer that no check is needed. Weak, so a dropped gradient is
+    freed; pickled and copied as no mark (a copy's gradient is simply checked again)."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _no_mark, ()
+
+
+def _no_mark() -> None:
+    return None
+
+
 def _finite_gradient(t: Tensor, grad, partials):
     """Raise where ``t``'s new gradient holds NaN, naming the op whose backward sent it;
-    return the gradient when every entry is finite (while it is still ``t.grad``, an
-    optimizer need not look again: `vecgrad.optim`), None when it holds ±∞ (a derivative
-    too large for a float, or infinite: allowed)."""
+    return a `FiniteMark` on it when every entry is finite (while it is still ``t.grad``,
+    an optimizer need not look again: `vecgrad.optim`), None when it holds ±∞ (a
+    derivative too large for a float, or infinite: allowed)."""
     numbers = grad.data if isinstance(grad, Tensor) else grad
     if numbers.dtype.kind != "f":
         return None
     if all_finite(numbers):
-        return grad
+        return FiniteMark(grad)
     nan = np.isnan(numbers)
     if not nan.any():
         return None

@@ -395,3 +395,18 @@ def test_scalar_sgd_refuses_a_step_on_an_infinite_gradient_and_changes_nothing()
     with no_float_checks():
         optimizer.step()
     assert a.data == -math.inf  # IEEE's answer, asked for
+
+
+def test_the_finite_mark_holds_no_gradient_alive():
+    """A leaf marks the gradient it found finite (for the optimizers) only weakly: the
+    PyTorch idiom ``p.grad = None`` still frees the array at once."""
+    import gc
+    import weakref
+
+    w = Tensor(np.ones(1000), requires_grad=True)
+    (w * w).sum().backward()
+    assert w._finite_grad() is w.grad
+    watch = weakref.ref(w.grad)
+    w.grad = None
+    gc.collect()
+    assert watch() is None
