@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -196,25 +197,36 @@ def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
 
 
 def blas_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
-    """Only the matrix products of one step (x@W forward, xᵀ·ḡ and ḡ·Wᵀ backward), into
-    reused buffers: the part of every engine's step that is OpenBLAS's, not the engine's."""
+    """Only the matrix products of one step (x@W forward, xᵀ·ḡ and ḡ·Wᵀ backward): the
+    part of every engine's step that is OpenBLAS's, not the engine's.
+
+    They are written into buffers kept from step to step, as the floor's are. With fresh
+    outputs instead, at 2 threads OpenBLAS's zeroing of C (``sgemm_beta``, in both threads)
+    met ~60 page faults per step here, which the floor never pays: the row then measured
+    the allocator, and at 2 threads came out as slow as at 1.
+    """
     params = [w.copy() for w in weights[0::2]]
     rng = np.random.default_rng(0)
-    grads = {}
+    buffers: dict = {}
+
+    def buffer(name: str, shape: tuple) -> np.ndarray:
+        array = buffers.get(name)
+        if array is None or array.shape != shape:
+            array = buffers[name] = np.empty(shape, np.float32)
+        return array
 
     def step(X, y):
         n = len(y)
         inputs = [X]
-        for W in params[:-1]:
-            inputs.append(np.matmul(inputs[-1], W))
-        out = inputs[-1] @ params[-1]
-        g = grads.get(out.shape)
-        if g is None:
-            g = grads[out.shape] = rng.standard_normal(out.shape, dtype=np.float32) / n
+        for i, W in enumerate(params):
+            inputs.append(np.matmul(inputs[-1], W, out=buffer(f"h{i}", (n, W.shape[1]))))
+        g = buffers.get("g_out")
+        if g is None or g.shape != inputs[-1].shape:
+            g = buffers["g_out"] = rng.standard_normal(inputs[-1].shape, dtype=np.float32) / n
         for i in reversed(range(len(params))):
-            np.matmul(inputs[i].T, g)
+            np.matmul(inputs[i].T, g, out=buffer(f"gW{i}", params[i].shape))
             if i > 0:
-                g = np.matmul(g, params[i].T)
+                g = np.matmul(g, params[i].T, out=buffer(f"g{i}", inputs[i].shape))
         return 0.0
 
     return step
@@ -262,6 +274,7 @@ def run_block(
     step = ENGINES[engine](weights, sizes, lr)
     times, losses = [], []
     clock = time.perf_counter
+    faults = minor_faults()
     for epoch in range(epochs):
         order = batch_order(seed, epoch, len(X))
         seconds = total = 0.0
@@ -277,14 +290,22 @@ def run_block(
             seconds += clock() - start
         times.append(seconds)
         losses.append(total / -(-len(X) // batch))  # the mean over the epoch's batches
+    faults = minor_faults() - faults
     peak = proc_status_kib("VmHWM")
     return {
         "times": times,
+        "faults_per_step": faults / (epochs * -(-len(X) // batch)),
         "losses": losses,
         "peak_mib": peak / 1024,
         "engine_mib": (peak - baseline) / 1024 if baseline is not None else None,
         "threads": threads,
     }
+
+
+def minor_faults() -> int:
+    """Page faults of this process so far that needed no disk (first touches of fresh
+    memory, mostly): the timed loop's count shows an engine paying for fresh pages."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def reset_peak_rss() -> int | None:
@@ -364,8 +385,8 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         f" {flops / 1e9:.1f} GFLOP of matrix products per epoch",
         "| engine | median s/epoch | min | max | time ÷ PyTorch's (median, min, max) |"
         " time ÷ numpy's (median, min, max) | GFLOP/s | peak RSS MiB | peak above data MiB |"
-        " final loss |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " page faults per step | final loss |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in engines:
         times = [t for r in blocks[name] for t in r["times"]]
@@ -377,7 +398,9 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         lines.append(
             f"| {name} | {median:.3f} | {min(times):.3f} | {max(times):.3f}"
             f" | {paired(median_block, name, 'pytorch')} | {paired(median_block, name, 'numpy')}"
-            f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text} | {loss_text} |"
+            f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text}"
+            f" | {statistics.median(r['faults_per_step'] for r in blocks[name]):.1f}"
+            f" | {loss_text} |"
         )
     lines.append(
         f"final losses (mean over the last epoch's batches) agree to 1e-4:"
