@@ -274,7 +274,8 @@ def run_block(
     step = ENGINES[engine](weights, sizes, lr)
     times, losses = [], []
     clock = time.perf_counter
-    faults = minor_faults()
+    faults, others = minor_faults(), others_cpu_seconds()
+    wall = clock()
     for epoch in range(epochs):
         order = batch_order(seed, epoch, len(X))
         seconds = total = 0.0
@@ -290,11 +291,13 @@ def run_block(
             seconds += clock() - start
         times.append(seconds)
         losses.append(total / -(-len(X) // batch))  # the mean over the epoch's batches
-    faults = minor_faults() - faults
+    faults, wall = minor_faults() - faults, clock() - wall
+    others = others_cpu_seconds() - others
     peak = proc_status_kib("VmHWM")
     return {
         "times": times,
         "faults_per_step": faults / (epochs * -(-len(X) // batch)),
+        "others_cpu": others / (wall * (os.cpu_count() or 1)),
         "losses": losses,
         "peak_mib": peak / 1024,
         "engine_mib": (peak - baseline) / 1024 if baseline is not None else None,
@@ -306,6 +309,23 @@ def minor_faults() -> int:
     """Page faults of this process so far that needed no disk (first touches of fresh
     memory, mostly): the timed loop's count shows an engine paying for fresh pages."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def others_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy, minus this process's own: what other
+    programs took from the cores (Linux's /proc/stat; 0 where it cannot be read).
+
+    Over a block it says how disturbed the block was: at 2 threads, OpenBLAS's second
+    thread and anything else runnable share 2 cores, and one busy neighbour can make an
+    epoch several times slower."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK") - (own.user + own.system)
 
 
 def reset_peak_rss() -> int | None:
@@ -385,8 +405,8 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         f" {flops / 1e9:.1f} GFLOP of matrix products per epoch",
         "| engine | median s/epoch | min | max | time ÷ PyTorch's (median, min, max) |"
         " time ÷ numpy's (median, min, max) | GFLOP/s | peak RSS MiB | peak above data MiB |"
-        " page faults per step | final loss |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " page faults per step | others' CPU (median, max) | final loss |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in engines:
         times = [t for r in blocks[name] for t in r["times"]]
@@ -394,13 +414,14 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         peak = max(r["peak_mib"] for r in blocks[name])
         engine_peaks = [r["engine_mib"] for r in blocks[name]]
         engine_text = "—" if None in engine_peaks else f"{max(engine_peaks):.0f}"
+        others = [r["others_cpu"] for r in blocks[name]]
         loss_text = f"{final[name]:.6f}" if name in final else "— (matrix products only)"
         lines.append(
             f"| {name} | {median:.3f} | {min(times):.3f} | {max(times):.3f}"
             f" | {paired(median_block, name, 'pytorch')} | {paired(median_block, name, 'numpy')}"
             f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text}"
             f" | {statistics.median(r['faults_per_step'] for r in blocks[name]):.1f}"
-            f" | {loss_text} |"
+            f" | {statistics.median(others):.0%}, {max(others):.0%} | {loss_text} |"
         )
     lines.append(
         f"final losses (mean over the last epoch's batches) agree to 1e-4:"
@@ -415,6 +436,12 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
             if args.gather == "inside"
             else " Each batch is gathered outside the clock, so the times are the engines' alone"
         )
+    )
+    lines.append(
+        "others' CPU: the CPU time other programs used during a block's timed epochs, as a"
+        f" share of this machine's {os.cpu_count()} cores over that time (0% = the block had"
+        " the machine to itself; read to a clock tick, 10 ms, so short blocks show a few % either"
+        " way)"
     )
     if "blas" in engines:
         blas = statistics.median(t for r in blocks["blas"] for t in r["times"])
