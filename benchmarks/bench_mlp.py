@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -196,25 +197,36 @@ def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
 
 
 def blas_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
-    """Only the matrix products of one step (x@W forward, xᵀ·ḡ and ḡ·Wᵀ backward), into
-    reused buffers: the part of every engine's step that is OpenBLAS's, not the engine's."""
+    """Only the matrix products of one step (x@W forward, xᵀ·ḡ and ḡ·Wᵀ backward): the
+    part of every engine's step that is OpenBLAS's, not the engine's.
+
+    They are written into buffers kept from step to step, as the floor's are. With fresh
+    outputs instead, at 2 threads OpenBLAS's zeroing of C (``sgemm_beta``, in both threads)
+    met ~60 page faults per step here, which the floor never pays: the row then measured
+    the allocator, and at 2 threads came out as slow as at 1.
+    """
     params = [w.copy() for w in weights[0::2]]
     rng = np.random.default_rng(0)
-    grads = {}
+    buffers: dict = {}
+
+    def buffer(name: str, shape: tuple) -> np.ndarray:
+        array = buffers.get(name)
+        if array is None or array.shape != shape:
+            array = buffers[name] = np.empty(shape, np.float32)
+        return array
 
     def step(X, y):
         n = len(y)
         inputs = [X]
-        for W in params[:-1]:
-            inputs.append(np.matmul(inputs[-1], W))
-        out = inputs[-1] @ params[-1]
-        g = grads.get(out.shape)
-        if g is None:
-            g = grads[out.shape] = rng.standard_normal(out.shape, dtype=np.float32) / n
+        for i, W in enumerate(params):
+            inputs.append(np.matmul(inputs[-1], W, out=buffer(f"h{i}", (n, W.shape[1]))))
+        g = buffers.get("g_out")
+        if g is None or g.shape != inputs[-1].shape:
+            g = buffers["g_out"] = rng.standard_normal(inputs[-1].shape, dtype=np.float32) / n
         for i in reversed(range(len(params))):
-            np.matmul(inputs[i].T, g)
+            np.matmul(inputs[i].T, g, out=buffer(f"gW{i}", params[i].shape))
             if i > 0:
-                g = np.matmul(g, params[i].T)
+                g = np.matmul(g, params[i].T, out=buffer(f"g{i}", inputs[i].shape))
         return 0.0
 
     return step
@@ -262,6 +274,8 @@ def run_block(
     step = ENGINES[engine](weights, sizes, lr)
     times, losses = [], []
     clock = time.perf_counter
+    faults, others = minor_faults(), others_cpu_seconds()
+    wall = clock()
     for epoch in range(epochs):
         order = batch_order(seed, epoch, len(X))
         seconds = total = 0.0
@@ -277,14 +291,41 @@ def run_block(
             seconds += clock() - start
         times.append(seconds)
         losses.append(total / -(-len(X) // batch))  # the mean over the epoch's batches
+    faults, wall = minor_faults() - faults, clock() - wall
+    others = others_cpu_seconds() - others
     peak = proc_status_kib("VmHWM")
     return {
         "times": times,
+        "faults_per_step": faults / (epochs * -(-len(X) // batch)),
+        "others_cpu": others / (wall * (os.cpu_count() or 1)),
         "losses": losses,
         "peak_mib": peak / 1024,
         "engine_mib": (peak - baseline) / 1024 if baseline is not None else None,
         "threads": threads,
     }
+
+
+def minor_faults() -> int:
+    """Page faults of this process so far that needed no disk (first touches of fresh
+    memory, mostly): the timed loop's count shows an engine paying for fresh pages."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def others_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy, minus this process's own: what other
+    programs took from the cores (Linux's /proc/stat; 0 where it cannot be read).
+
+    Over a block it says how disturbed the block was: at 2 threads, OpenBLAS's second
+    thread and anything else runnable share 2 cores, and one busy neighbour can make an
+    epoch several times slower."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK") - (own.user + own.system)
 
 
 def reset_peak_rss() -> int | None:
@@ -340,15 +381,22 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
     """Alternate the engines block by block on one architecture; return the table lines."""
     engines = [e for e in ENGINE_NAMES if e in args.engines]
     blocks = {name: [] for name in engines}
+    reruns = still_busy = 0
     for b in range(args.blocks):
-        for name in engines if b % 2 == 0 else reversed(engines):
-            command = [sys.executable, __file__, "--block", name, "--arch", arch]
-            command += ["--epochs", str(args.epochs), "--seed", str(args.seed)]
-            command += ["--data", str(data), "--lr", str(args.lr), "--gather", args.gather]
-            done = subprocess.run(command, capture_output=True, text=True, env=child_env(threads))
-            if done.returncode != 0:
-                raise RuntimeError(f"bench_mlp: the {name} block failed:\n{done.stderr}")
-            blocks[name].append(json.loads(done.stdout))
+        for attempt in range(args.retries + 1):
+            round_ = {}
+            for name in engines if b % 2 == 0 else reversed(engines):
+                round_[name] = run_child(name, arch, threads, args, data)
+            # A round in which another program took the cores is run again, all of it, so
+            # that the blocks each ratio pairs still ran side by side.
+            if max(r["others_cpu"] for r in round_.values()) <= args.quiet:
+                break
+            if attempt < args.retries:
+                reruns += 1
+            else:
+                still_busy += 1
+        for name in engines:
+            blocks[name].append(round_[name])
 
     with np.load(data) as arrays:
         examples = len(arrays["y"])
@@ -364,8 +412,8 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         f" {flops / 1e9:.1f} GFLOP of matrix products per epoch",
         "| engine | median s/epoch | min | max | time ÷ PyTorch's (median, min, max) |"
         " time ÷ numpy's (median, min, max) | GFLOP/s | peak RSS MiB | peak above data MiB |"
-        " final loss |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " page faults per step | others' CPU (median, max) | final loss |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in engines:
         times = [t for r in blocks[name] for t in r["times"]]
@@ -373,11 +421,14 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
         peak = max(r["peak_mib"] for r in blocks[name])
         engine_peaks = [r["engine_mib"] for r in blocks[name]]
         engine_text = "—" if None in engine_peaks else f"{max(engine_peaks):.0f}"
+        others = [r["others_cpu"] for r in blocks[name]]
         loss_text = f"{final[name]:.6f}" if name in final else "— (matrix products only)"
         lines.append(
             f"| {name} | {median:.3f} | {min(times):.3f} | {max(times):.3f}"
             f" | {paired(median_block, name, 'pytorch')} | {paired(median_block, name, 'numpy')}"
-            f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text} | {loss_text} |"
+            f" | {flops / median / 1e9:.0f} | {peak:.0f} | {engine_text}"
+            f" | {statistics.median(r['faults_per_step'] for r in blocks[name]):.1f}"
+            f" | {statistics.median(others):.0%}, {max(others):.0%} | {loss_text} |"
         )
     lines.append(
         f"final losses (mean over the last epoch's batches) agree to 1e-4:"
@@ -392,6 +443,17 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
             if args.gather == "inside"
             else " Each batch is gathered outside the clock, so the times are the engines' alone"
         )
+    )
+    lines.append(
+        "others' CPU: the CPU time other programs used during a block's timed epochs, as a"
+        f" share of this machine's {os.cpu_count()} cores over that time (0% = the block had"
+        " the machine to itself; read to a clock tick, 10 ms, so short blocks show a few % either"
+        " way)"
+    )
+    lines.append(
+        f"rounds run again because some block's others' CPU exceeded {args.quiet:.0%}:"
+        f" {reruns}; rounds kept although still above it after {args.retries} retries:"
+        f" {still_busy} of {args.blocks}"
     )
     if "blas" in engines:
         blas = statistics.median(t for r in blocks["blas"] for t in r["times"])
@@ -412,6 +474,17 @@ def run_arch(arch: str, threads: int, args, data: Path) -> list[str]:
     seen = {k: v for r in blocks.values() for k, v in r[0]["threads"].items()}
     lines.append("threads seen by the children: " + ", ".join(f"{k}={v}" for k, v in seen.items()))
     return lines
+
+
+def run_child(name: str, arch: str, threads: int, args, data: Path) -> dict:
+    """One block: a fresh process training with one engine; its results."""
+    command = [sys.executable, __file__, "--block", name, "--arch", arch]
+    command += ["--epochs", str(args.epochs), "--seed", str(args.seed)]
+    command += ["--data", str(data), "--lr", str(args.lr), "--gather", args.gather]
+    done = subprocess.run(command, capture_output=True, text=True, env=child_env(threads))
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_mlp: the {name} block failed:\n{done.stderr}")
+    return json.loads(done.stdout)
 
 
 def paired(median_block: dict, name: str, other: str) -> str:
@@ -468,6 +541,16 @@ def main() -> None:
     # epoch losses drift ~3e-4 apart by the second epoch, at 0.05 they agree to ~5e-6 after one
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=0.1,
+        help="run a round of blocks again when other programs took more than this share"
+        " of the cores during one of its blocks (default 0.1)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=2, help="times a busy round is run again (default 2)"
+    )
     parser.add_argument("--quick", action="store_true", help="1 block of 1 epoch")
     parser.add_argument("--block", choices=ENGINE_NAMES, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
