@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 # script → the arguments of a quick run
 BENCHMARKS = {
     "bench_scalar.py": ["--steps", "5", "--blocks", "1", "--chain", "1000", "100000"],
-    "bench_mlp.py": ["--quick"],
+    "bench_mlp.py": ["--quick", "--retries", "0"],  # a quick look: no reruns of busy rounds
     "bench_fashion_mnist.py": ["--epochs", "1"],
     "bench_jacobian.py": ["--sizes", "1", "16", "256"],
     "bench_cnn.py": ["--quick"],

@@ -15,7 +15,7 @@ import numpy as np
 from scalargrad.ops import _sum
 
 from .checks import check_matmul, concat_axis, normalize_axes, resolve_shape
-from .ops import Op
+from .ops import Op, _routed
 
 # ---- matrix products ---------------------------------------------------------------
 
@@ -155,6 +155,7 @@ class Max(Op):
     ȯut = ẋ at the largest entry (the mean over ties)"""
 
     __slots__ = ("axis", "keepdims", "shape", "share")
+    keeps_finite = True
     symbol, formula, local = "max", "max({0})", ("[{0} = max]",)
 
     def __init__(self, axis=None, keepdims: bool = False):
@@ -171,10 +172,10 @@ class Max(Op):
         return top if self.keepdims else np.reshape(top, _reduced(x.shape, self.axis))
 
     def backward(self, g):
-        return (_spread(g, self.shape, self.axis, self.keepdims) * self.share,)
+        return (_routed(_spread(g, self.shape, self.axis, self.keepdims), self.share),)
 
     def jvp(self, dx):
-        return np.sum(dx * self.share, axis=self.axis, keepdims=self.keepdims)
+        return np.sum(_routed(dx, self.share), axis=self.axis, keepdims=self.keepdims)
 
     def __repr__(self) -> str:
         return f"Max(axis={self.axis!r}, keepdims={self.keepdims!r})"
@@ -193,6 +194,7 @@ class BroadcastTo(Op):
     """
 
     __slots__ = ("shape", "in_shape")
+    keeps_finite = True
     symbol, formula, local = "broadcast", "broadcast({0})", ("1",)
 
     def __init__(self, shape: tuple):
@@ -217,6 +219,7 @@ class Reshape(Op):
     ȯut = ẋ reshaped"""
 
     __slots__ = ("shape", "in_shape")
+    keeps_finite = True
     symbol, formula, local = "reshape", "reshape({0})", ("1",)
 
     def __init__(self, shape: tuple):
@@ -243,6 +246,7 @@ class Transpose(Op):
     ȯut = ẋ permuted"""
 
     __slots__ = ("axes",)
+    keeps_finite = True
     symbol, formula, local = "ᵀ", "{0}ᵀ", ("1",)
 
     def __init__(self, axes=None):
@@ -276,6 +280,7 @@ class GetItem(Op):
     """
 
     __slots__ = ("index", "shape")
+    keeps_finite = True
     symbol, formula, local = "[]", "{0}[…]", ("1",)
 
     def __init__(self, index):
@@ -332,6 +337,7 @@ class Concatenate(Op):
     ȯut = [ẋ₁, ẋ₂, …] joined (zeros for a constant)"""
 
     __slots__ = ("axis", "bounds", "inputs")
+    keeps_finite = True
     symbol, formula = "concat", "concat(…)"
 
     def __init__(self, axis: int = 0):
@@ -368,6 +374,7 @@ class Stack(Op):
     ȯut = [ẋ₁, ẋ₂, …] stacked (zeros for a constant)"""
 
     __slots__ = ("axis", "n", "inputs")
+    keeps_finite = True
     symbol, formula = "stack", "stack(…)"
 
     def __init__(self, axis: int = 0):

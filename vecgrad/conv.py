@@ -214,6 +214,7 @@ class Unfold(Op):
     """
 
     __slots__ = ("win", "shape")
+    keeps_finite = True
     symbol, formula, local = "unfold", "unfold({0})", ("fold(ḡ)",)
     fresh_grads = True  # fold makes a new array
 
@@ -469,6 +470,7 @@ class Pad(Op):
     """
 
     __slots__ = ("widths", "value", "inside")
+    keeps_finite = True
     symbol, formula, local = "pad", "pad({0})", ("1",)
 
     def __init__(self, widths: tuple, value: float = 0.0):

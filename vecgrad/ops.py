@@ -42,7 +42,7 @@ class Op:
     formula = ""  # the forward computation, e.g. "ln({0})"
     local: tuple = ()  # ∂out/∂operand for each slot, e.g. ("1/{0}",)
     fresh_grads = False  # backward returns new arrays, one per slot, that nothing else holds
-    keeps_finite = False  # finite in, finite out, and ∞ never gives NaN: no result check
+    keeps_finite = False  # True: finite in, finite out, and ∞ never gives NaN (no result check)
 
     @property
     def name(self) -> str:

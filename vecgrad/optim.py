@@ -18,6 +18,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from scalargrad.float_checks import float_checks_enabled, non_finite_step_error
+
+from .checks import all_finite, at, first
 from .tensor import Tensor
 
 
@@ -58,6 +61,25 @@ class Optimizer:
     def step(self) -> None:
         """Move every parameter that has a gradient one step (each optimizer defines it)."""
         raise NotImplementedError
+
+    def _refuse_non_finite_gradients(self) -> None:
+        """Raise before any parameter moves if a gradient holds ±∞ or NaN: the step would
+        make weights non-finite (the float policy, scalargrad.float_checks). A gradient the
+        backward pass already found finite (its `FiniteMark`) is not looked at again, so an
+        ∞ written into that very array afterwards (``p.grad[0] = inf``) is not seen; a new
+        array given as ``p.grad`` is checked."""
+        if not float_checks_enabled():
+            return
+        for i, p in enumerate(self.params):
+            g = p.grad
+            mark = p._finite_grad
+            if g is None or (mark is not None and mark() is g):
+                continue
+            numbers = g.data if isinstance(g, Tensor) else np.asarray(g)
+            if numbers.dtype.kind == "f" and not all_finite(numbers):
+                bad = ~np.isfinite(numbers)
+                value = f"{first(numbers, bad)}{at(bad)}"
+                raise non_finite_step_error(type(self).__name__, i, f"(shape {p.shape})", value)
 
     # ---- saving and restoring ------------------------------------------------------------
 
@@ -183,7 +205,9 @@ class SGD(Optimizer):
         self.buffers: list[np.ndarray | None] = [None] * len(self.params)  # momentum buffers
 
     def step(self) -> None:
-        """Move every parameter one step against its gradient (in place)."""
+        """Move every parameter one step against its gradient (in place); a non-finite
+        gradient is refused before any parameter moves."""
+        self._refuse_non_finite_gradients()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         if not (mu or wd):  # plain SGD, the common case: p ← p − lr·g and nothing else
             for p in self.params:
@@ -248,7 +272,9 @@ class Adam(Optimizer):
         self.exp_avg_sq: list[np.ndarray | None] = [None] * len(self.params)  # v
 
     def step(self) -> None:
-        """Move every parameter one Adam step (in place)."""
+        """Move every parameter one Adam step (in place); a non-finite gradient is refused
+        before any parameter moves."""
+        self._refuse_non_finite_gradients()
         beta1, beta2 = self.betas
         for i, p, g in self._grads():
             if self.weight_decay:

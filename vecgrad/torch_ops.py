@@ -78,6 +78,7 @@ class Clamp(Op):
     bounds themselves pass ḡ);  ẋ ↦ ẋ where lo ≤ x ≤ hi, else 0"""
 
     __slots__ = ("low", "high", "inside")
+    keeps_finite = True
     symbol, formula, local = "clamp", "clamp({0})", ("[lo ≤ {0} ≤ hi]",)
 
     def __init__(self, low: float | None, high: float | None):
@@ -137,6 +138,7 @@ class Clone(Op):
     """out = a copy of x (its own array);  x̄ = ḡ;  ẋ ↦ ẋ"""
 
     __slots__ = ()
+    keeps_finite = True
     symbol, formula, local = "clone", "clone({0})", ("1",)
 
     def forward(self, x):
@@ -154,6 +156,7 @@ class Where(Op):
     ẋ, ẏ ↦ ẋ·cond + ẏ·(1 − cond)"""
 
     __slots__ = ("cond", "take_x")
+    keeps_finite = True
     symbol, formula, local = "where", "where(c, {0}, {1})", ("[c]", "[not c]")
 
     def __init__(self, cond: np.ndarray):
@@ -187,6 +190,7 @@ class SetItem(Op):
     """
 
     __slots__ = ("index", "keep", "v_shape", "target_shape")
+    keeps_finite = True
     symbol, formula, local = "[]=", "{0}[…] = {1}", ("[not at index]", "1")
 
     def __init__(self, index):

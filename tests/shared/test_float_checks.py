@@ -410,3 +410,41 @@ def test_the_finite_mark_holds_no_gradient_alive():
     w.grad = None
     gc.collect()
     assert watch() is None
+
+
+@pytest.mark.parametrize(
+    "make", [lambda ps: vecgrad.optim.SGD(ps, lr=0.1), lambda ps: vecgrad.optim.Adam(ps, lr=0.1)]
+)
+def test_tensor_optimizers_refuse_a_non_finite_gradient_and_change_nothing(make):
+    a = Tensor([0.0, 1.0], requires_grad=True)
+    b = Tensor([1.0], requires_grad=True)
+    optimizer = make([b, a])
+    ((a**0.5).sum() + b.sum()).backward()  # ∂/∂a₀ = +inf
+    message = _raises(
+        FloatingPointError,
+        "the gradient of parameter 1 (shape (2,)) is inf at index (0,)",
+        optimizer.step,
+    )
+    assert "no parameter was changed" in message
+    np.testing.assert_array_equal(a.data, [0.0, 1.0])
+    np.testing.assert_array_equal(b.data, [1.0])
+    a.grad = np.array([np.nan, 1.0])  # a gradient set by hand is checked too
+    _raises(FloatingPointError, "is nan at index (0,)", optimizer.step)
+    a.grad = np.array([1.0, 2.0])
+    optimizer.step()  # finite: it moves
+    assert a.data[0] < 0.0
+    a.grad = np.array([np.inf, 0.0])
+    with no_float_checks():
+        optimizer.step()
+    assert not np.isfinite(a.data[0])  # IEEE's answer, asked for: -inf (SGD), nan (Adam)
+
+
+def test_a_max_reduction_routes_an_infinite_adjoint_to_the_winner_alone():
+    torch = pytest.importorskip("torch")
+    data = np.array([[0.0, -1.0, -3.0], [-2.0, 0.0, -5.0]])  # each row's max is 0: √' = ∞
+    x = Tensor(data, requires_grad=True)
+    (x.max(axis=1) ** 0.5).sum().backward()
+    t = torch.tensor(data, requires_grad=True)
+    (t.max(dim=1).values ** 0.5).sum().backward()  # torch's amax multiplies a mask: nan
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad, [[np.inf, 0, 0], [0, np.inf, 0]])
