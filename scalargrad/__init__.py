@@ -87,7 +87,17 @@ def __getattr__(name: str):
         return getattr(import_module(f".display.{_DISPLAY[name]}", __name__), name)
     if name == "__version__":
         return package_version()
-    raise AttributeError(f"module 'scalargrad' has no attribute {name!r}")
+    raise no_attribute(__name__, name, [*__all__, *_DISPLAY])
+
+
+def no_attribute(module: str, name: str, known) -> AttributeError:
+    """``module has no attribute name``, with the closest public name for a typo."""
+    from difflib import get_close_matches
+
+    # (no hint for dunders: tools probe modules for them, and a miss must stay cheap)
+    close = [] if name.startswith("__") else get_close_matches(name, sorted(set(known)), n=1)
+    hint = f" (did you mean {module}.{close[0]}?)" if close else ""
+    return AttributeError(f"module {module!r} has no attribute {name!r}{hint}")
 
 
 def package_version() -> str:

@@ -110,4 +110,6 @@ def __getattr__(name: str):
         from scalargrad import package_version
 
         return package_version()
-    raise AttributeError(f"module 'vecgrad' has no attribute {name!r}")
+    from scalargrad import no_attribute
+
+    raise no_attribute(__name__, name, [*__all__, *_LAZY_SUBMODULES])
