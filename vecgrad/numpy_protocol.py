@@ -72,6 +72,8 @@ _FUNCTIONS = {
     np.ndim: lambda a: a.ndim,
     np.shape: lambda a: a.shape,
     np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
+    np.copy: lambda a, order="K", subok=False: a.clone(),
+    np.clip: lambda a, a_min=None, a_max=None: a.clamp(a_min, a_max),
 }
 
 

@@ -85,16 +85,13 @@ class Clamp(Op):
         self.low, self.high = low, high
 
     def forward(self, x):
-        xv = _values(x)
-        inside = np.ones(xv.shape, dtype=bool)
-        if self.low is not None:
-            inside &= xv >= self.low
+        inside = np.ones(np.shape(x), dtype=bool)  # from comparisons: plain bools, also for
+        if self.low is not None:  # a Tensor (a create_graph replay, a dual over Tensors)
+            inside &= x >= self.low
         if self.high is not None:
-            inside &= xv <= self.high
-        self.inside = inside.astype(xv.dtype)
-        if hasattr(x, "parents"):  # a create_graph replay: x·[inside] + the bounds elsewhere
-            return x * self.inside + _clipped(xv, self.low, self.high) * (1 - self.inside)
-        return _clipped(xv, self.low, self.high)
+            inside &= x <= self.high
+        self.inside = inside.astype(x.dtype)
+        return _clipped(x, self.low, self.high)
 
     def backward(self, g):
         return (_routed(g, self.inside),)
@@ -106,9 +103,11 @@ class Clamp(Op):
         return f"Clamp({self.low!r}, {self.high!r})"
 
 
-def _clipped(x: np.ndarray, low, high) -> np.ndarray:
-    """np.clip with either bound optional; the result keeps x's dtype."""
-    return np.clip(x, low, high).astype(x.dtype, copy=False)
+def _clipped(x, low, high):
+    """np.clip with either bound optional; the result keeps x's dtype (a Tensor's np.clip
+    is its clamp, so a replay records one)."""
+    out = np.clip(x, low, high)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
 
 
 class Cast(Op):
@@ -142,7 +141,7 @@ class Clone(Op):
     symbol, formula, local = "clone", "clone({0})", ("1",)
 
     def forward(self, x):
-        return x.clone() if hasattr(x, "parents") else np.array(x, copy=True)
+        return np.copy(x)  # a Tensor's np.copy is its clone
 
     def backward(self, g):
         return (g,)
