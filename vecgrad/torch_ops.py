@@ -269,18 +269,15 @@ class Norm(Op):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        xv = _values(x)
-        self.axis = normalize_axes("norm", self.axis, xv.shape)
+        self.axis = normalize_axes("norm", self.axis, np.shape(x))
         self.x = x
-        if hasattr(x, "parents"):  # a create_graph replay: 1/‖x‖ must be a node too
-            out = np.sum(x * x, axis=self.axis, keepdims=True) ** 0.5
-            self.scale = 1 / out  # (0 at ‖x‖ = 0 is a subgradient, not a derivative)
-        else:
-            out = np.sqrt(np.sum(xv * xv, axis=self.axis, keepdims=True))
-            # 1/‖x‖ where the norm is positive, 0 where it is 0: the subgradient PyTorch picks
-            with np.errstate(divide="ignore"):
-                self.scale = np.where(out > 0, 1 / out, 0).astype(xv.dtype)
-        return out if self.keepdims else np.reshape(out, _squeezed(out.shape, self.axis))
+        out = np.sqrt(np.sum(x * x, axis=self.axis, keepdims=True))
+        # 1/‖x‖ where the norm is positive, 0 where it is 0 (the subgradient PyTorch picks),
+        # as p/(‖x‖ + ¬p): no division by 0, and one line for arrays and for Tensors (in a
+        # create_graph replay the scale is a node, so its own derivative is recorded)
+        positive = out > 0  # a comparison: plain bools, also for a Tensor
+        self.scale = positive / (out + ~positive)
+        return out if self.keepdims else np.reshape(out, _squeezed(np.shape(out), self.axis))
 
     def backward(self, g):
         if not self.keepdims:
