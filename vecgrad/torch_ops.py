@@ -231,13 +231,11 @@ class SetItem(Op):
         return gx, gv
 
     def jvp(self, dx, dv):
-        if dx is None:
-            dx = np.zeros(self.keep.shape, dtype=self.keep.dtype)
-        out = np.array(_values(dx), copy=True) if not hasattr(dx, "parents") else dx * self.keep
-        if hasattr(dx, "parents"):
-            return out if dv is None else out + _placed(dv, self.index, self.keep.shape, None)
-        out[self.index] = 0 if dv is None else dv
-        return out
+        out = None if dx is None else _routed(dx, self.keep)  # ẋ, with 0 where v is written
+        if dv is not None:
+            placed = _placed(dv, self.index, self.keep.shape, self.keep.dtype)
+            out = placed if out is None else out + placed
+        return np.zeros(self.keep.shape, self.keep.dtype) if out is None else out
 
     def __repr__(self) -> str:
         return f"SetItem({self.index!r})"
