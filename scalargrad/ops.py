@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .float_checks import HOW_TO_ALLOW, float_checks_enabled, number_text, result_error
+from .float_checks import float_checks_enabled, number_text, result_error
 
 
 class Op:
@@ -596,9 +596,7 @@ def _undefined(op_name: str, x: float) -> float:
     policy's error (see float_checks)."""
     if not float_checks_enabled():
         return math.nan
-    raise FloatingPointError(
-        f"{op_name}: {op_name}({number_text(x)}) is undefined (NaN); {HOW_TO_ALLOW}"
-    )
+    raise result_error(op_name, f"{op_name}({number_text(x)})", math.nan)
 
 
 def tanh(x):

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from scalargrad.float_checks import float_checks_enabled, formula_text, result_error
+from scalargrad.float_checks import float_checks_enabled, formula_text, number_text, result_error
 
 from .numpy_protocol import NumpyDispatch
 
@@ -263,10 +263,10 @@ def check_result(op, out: np.ndarray, operands: list, elementwise: bool) -> None
 
 def _text(number, dtype) -> str:
     """A number as its own dtype prints it (1e+30 for a float32, not 1.0000000150474662e+30)."""
-    number = float(number)
-    if math.isfinite(number) and number.is_integer() and abs(number) < 1e16:
-        return str(int(number))
-    return str(np.dtype(dtype).type(number)) if np.dtype(dtype).kind == "f" else repr(number)
+    text = number_text(number)  # 10 rather than 10.0, as the scalar messages
+    if np.dtype(dtype).kind != "f" or "." not in text and "e" not in text:
+        return text
+    return str(np.dtype(dtype).type(number))
 
 
 def first(values, mask: np.ndarray):

@@ -30,11 +30,11 @@ import numpy as np
 from scalargrad.float_checks import derivative_error, float_checks_enabled
 
 from . import array_ops, conv_functional, ops, softmax_ops
-from .checks import all_finite, as_array, at, check_result, normalize_axes, preview
+from .checks import all_finite, as_array, at, normalize_axes, preview
 from .functional import log_softmax as tensor_log_softmax
 from .functional import softmax as tensor_softmax
 from .numpy_protocol import NumpyDispatch
-from .tensor import Tensor
+from .tensor import Tensor, check_float_result
 from .tensor import concatenate as tensor_concatenate
 from .tensor import matmul as tensor_matmul
 from .tensor import maximum as tensor_maximum
@@ -432,8 +432,8 @@ def _split(x, where: str) -> tuple:
 
 def _check_components(op: ops.Op, values: list, out, tangent) -> None:
     """Raise for a NaN or overflowed value (as a Tensor's op would) or a NaN tangent."""
-    if isinstance(out, np.ndarray) and out.dtype.kind == "f" and not all_finite(out):
-        check_result(op, out, values, isinstance(op, ops.ELEMENTWISE))
+    if isinstance(out, np.ndarray):  # (values that are Tensors were checked by their ops)
+        check_float_result(op, out, values)
     if isinstance(tangent, np.ndarray) and tangent.dtype.kind == "f" and not all_finite(tangent):
         nan = np.isnan(tangent)
         if nan.any():

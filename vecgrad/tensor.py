@@ -859,9 +859,8 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     data = op.forward(*operands)
     if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
         data = np.asarray(data)
-    if data.dtype.kind == "f" and not op.keeps_finite and float_checks_enabled():
-        if not all_finite(data):  # rare: NaN, an overflow, or an ∞ passed on
-            check_result(op, data, operands, isinstance(op, ops.ELEMENTWISE))
+    if float_checks_enabled():
+        check_float_result(op, data, operands)
     if True in needs and is_grad_enabled():
         out = Tensor._node(data, op, inputs, True)
         if data.base is not None:  # a view of an input's array (x.T, x[1:]): one count
@@ -872,6 +871,13 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     if data.base is not None:
         _share_version_counter(out, inputs)
     return out
+
+
+def check_float_result(op: ops.Op, out: np.ndarray, operands: list) -> None:
+    """The float policy (scalargrad.float_checks) for an op's result: one BLAS pass when it
+    is finite, the common case; none for an op that cannot make NaN or overflow."""
+    if out.dtype.kind == "f" and not op.keeps_finite and not all_finite(out):
+        check_result(op, out, operands, isinstance(op, ops.ELEMENTWISE))  # rare: look closer
 
 
 def _binary(op: ops.Op, a, b) -> Tensor:
