@@ -32,6 +32,7 @@ import numpy as np
 from scalargrad.ops import _sum, _times, number_text
 
 from .checks import all_finite, at, first
+from .shared_arrays import zeros
 
 
 class Op:
@@ -420,7 +421,7 @@ class ReLU(Op):
 
     def forward(self, x):
         # numpy's maximum against a number is not vectorised; against an array it is (~2×)
-        self.out = np.maximum(x, np.zeros(x.shape, x.dtype))
+        self.out = np.maximum(x, zeros(x.shape, x.dtype))
         return self.out
 
     def backward(self, g):
@@ -430,7 +431,7 @@ class ReLU(Op):
         return _routed(dx, self._positive())
 
     def _positive(self) -> np.ndarray:
-        return (self.out > 0).astype(self.out.dtype)  # float × float: faster than × bool
+        return self.out > 0
 
 
 class Abs(Op):

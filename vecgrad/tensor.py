@@ -853,9 +853,9 @@ def apply_op(op: ops.Op, *inputs: Tensor) -> Tensor:
     The one place where nodes are made. With no input requiring grad, or under
     ``no_grad()``, the result is a plain leaf (``parents == ()``, ``op is None``).
     """
-    needs = tuple([t.requires_grad for t in inputs])
+    needs = tuple(map(_requires_grad, inputs))  # map, not a comprehension: no frame per op
     op.needs_input_grad = needs
-    operands = [t.data for t in inputs]
+    operands = list(map(_data, inputs))
     data = op.forward(*operands)
     if type(data) is not np.ndarray:  # numpy returns scalars from full reductions
         data = np.asarray(data)
@@ -1060,6 +1060,7 @@ class Size(int):
 # A tensor's version is its counter's one entry; tensors that share an array share the
 # counter. map(_count, map(_counter_of, tensors)) reads the versions at C speed.
 _counter_of, _count = operator.attrgetter("_version_counter"), operator.itemgetter(0)
+_requires_grad, _data = operator.attrgetter("requires_grad"), operator.attrgetter("data")
 
 
 def _share_version_counter(out: Tensor, inputs: tuple) -> None:
