@@ -20,6 +20,7 @@ import numpy as np
 
 from scalargrad.float_checks import float_checks_enabled, non_finite_step_error
 
+from .blas import subtract_scaled
 from .checks import all_finite, at, first
 from .tensor import Tensor
 
@@ -213,7 +214,7 @@ class SGD(Optimizer):
             for p in self.params:
                 g = p.grad
                 if g is not None:
-                    p.data -= lr * (g.data if isinstance(g, Tensor) else g)
+                    subtract_scaled(p.data, lr, g.data if isinstance(g, Tensor) else g)  # p −= lr·g
                     p._version += 1  # an in-place change: graphs recorded before see it
             return
         for i, p, g in self._grads():
@@ -226,7 +227,7 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += d
                 d = d + mu * buf if self.nesterov else buf
-            p.data -= lr * d
+            subtract_scaled(p.data, lr, d)  # p −= lr·d
             p._version += 1
 
     def _get_state(self, i: int) -> dict | None:
