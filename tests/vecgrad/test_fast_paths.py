@@ -128,8 +128,11 @@ def test_relus_zeros_are_kept_read_only_and_bounded():
     assert not zeros.flags.writeable and not zeros.any()
     with pytest.raises(ValueError, match="read-only"):
         zeros[0, 0] = 1
-    for n in range(1, 100):  # many shapes: the cache stays small
-        shared_arrays.zeros((n,), np.dtype(np.float32))
-    assert len(shared_arrays._ZEROS) <= shared_arrays._KEPT
+    for n in range(1, 40):  # many shapes, some large: what is kept stays within budget
+        shared_arrays.zeros((n, 2**18), np.dtype(np.float32))  # n MiB each
+        kept = sum(a.nbytes for a in shared_arrays._ZEROS.values())
+        assert kept <= shared_arrays._BUDGET
+    huge = shared_arrays.zeros((2**25,), np.dtype(np.float32))  # 128 MiB: made, not kept
+    assert not huge.any() and all(a is not huge for a in shared_arrays._ZEROS.values())
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 1], [1, 0]])
