@@ -292,7 +292,7 @@ class Adam(Optimizer):
             v += (1 - beta2) * (g * g)
             step_size = self.lr / (1 - beta1**t)
             denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
-            p.data -= step_size * (m / denom)
+            subtract_scaled(p.data, step_size, m / denom)  # p −= step_size·m̂/(√v̂ + ε)
             p._version += 1
 
     def _get_state(self, i: int) -> dict | None:

@@ -88,9 +88,18 @@ def test_a_routine_that_ignores_n_or_writes_nothing_is_not_used():
     assert blas._agrees((float32, blas._AXPY[float32])) if blas._AXPY else True
 
 
-def test_sgd_steps_with_and_without_the_fast_path_agree(monkeypatch):
-    """One SGD run through axpy and one through numpy: the same weights to one rounding
-    per step (axpy may fuse), the gradients left as they were."""
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda params: optim.SGD(params, lr=0.1),
+        lambda params: optim.SGD(params, lr=0.1, momentum=0.9),
+        lambda params: optim.Adam(params, lr=1e-3),
+    ],
+    ids=["sgd", "sgd-momentum", "adam"],
+)
+def test_optimizer_steps_with_and_without_the_fast_path_agree(monkeypatch, make_optimizer):
+    """One run through axpy and one through numpy: the same weights to one rounding per
+    step (axpy may fuse), the gradients left as they were."""
     rng = np.random.default_rng(2)
     X, y = rng.standard_normal((100, 784)).astype(np.float32), rng.integers(0, 10, 100)
 
@@ -100,7 +109,7 @@ def test_sgd_steps_with_and_without_the_fast_path_agree(monkeypatch):
             nn.ReLU(),
             nn.Linear(100, 10, rng=np.random.default_rng(1)),
         )
-        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        opt = make_optimizer(model.parameters())
         for _ in range(3):
             loss = functional.cross_entropy(model(X), y)
             opt.zero_grad()
