@@ -45,37 +45,33 @@ def _numpy_openblas() -> dict:
     """numpy's own OpenBLAS axpy routines by dtype, checked on a small case; {} if absent."""
     here = os.path.dirname(np.__file__)
     folders = (os.path.join(here, os.pardir, "numpy.libs"), os.path.join(here, ".dylibs"))
-    found = {}
     for path in sorted(p for folder in folders for p in glob.glob(f"{folder}/*openblas*")):
         try:
             library = ctypes.CDLL(path)
         except OSError:
             continue
+        # the 64-bit-integer interface ("…64_") first, then the 32-bit one
         for suffix, integer in (("64_", ctypes.c_int64), ("", ctypes.c_int32)):
-            routines = {}
-            for dtype, letter, real in (
-                (np.float32, "s", ctypes.c_float),
-                (np.float64, "d", ctypes.c_double),
-            ):
-                routine = getattr(library, f"scipy_cblas_{letter}axpy{suffix}", None)
-                if routine is None:
-                    break
-                routine.restype = None
-                routine.argtypes = [
-                    integer,
-                    real,
-                    ctypes.c_void_p,
-                    integer,
-                    ctypes.c_void_p,
-                    integer,
-                ]
-                routines[np.dtype(dtype)] = routine
-            if len(routines) == 2 and all(map(_agrees, routines.items())):
-                found = routines
-                break
-        if found:
-            break
-    return found
+            routines = _axpy_routines(library, suffix, integer)
+            if routines and all(map(_agrees, routines.items())):
+                return routines
+    return {}
+
+
+def _axpy_routines(library, suffix: str, integer) -> dict:
+    """The library's saxpy and daxpy of one integer width, typed for ctypes; {} if absent."""
+    routines = {}
+    for dtype, letter, real in (
+        (np.float32, "s", ctypes.c_float),
+        (np.float64, "d", ctypes.c_double),
+    ):
+        routine = getattr(library, f"scipy_cblas_{letter}axpy{suffix}", None)
+        if routine is None:
+            return {}
+        routine.restype = None
+        routine.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+        routines[np.dtype(dtype)] = routine
+    return routines
 
 
 def _agrees(item) -> bool:

@@ -420,7 +420,7 @@ class ReLU(Op):
     symbol, formula, local = "relu", "relu({0})", ("[{0} > 0]",)
 
     def forward(self, x):
-        # numpy's maximum against a number is not vectorised; against an array it is (~2×)
+        # against an array of zeros, not the number 0: numpy vectorises only that (shared_arrays)
         self.out = np.maximum(x, zeros(x.shape, x.dtype))
         return self.out
 

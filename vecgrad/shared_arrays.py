@@ -5,9 +5,9 @@ maximum against the number 0 is not vectorised, while against an array of zeros 
 (1.2 against 4.6 µs on 100 × 100 float32 here). Making that array on every call costs a
 memset of the batch's size and, once glibc has handed freed memory back to the system,
 fresh pages whose faults cost more than the maximum itself (135 against 3 µs for 100 × 512
-in a tight loop here). One zeros array
-per shape and dtype, kept read-only so that no op can write into it, costs neither; the
-kept ones are bounded in bytes, so a large network's activations are not doubled.
+in a tight loop here). One zeros array per shape and dtype, kept read-only so that no op
+can write into it, costs neither; the kept ones are bounded in bytes, so a large
+network's activations are not doubled.
 """
 
 from __future__ import annotations
