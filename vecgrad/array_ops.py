@@ -16,6 +16,7 @@ from scalargrad.ops import _sum
 
 from .checks import check_matmul, concat_axis, normalize_axes, resolve_shape
 from .ops import Op, _routed
+from .shared_arrays import sum_over_rows
 
 # ---- matrix products ---------------------------------------------------------------
 
@@ -87,7 +88,7 @@ class Linear(Op):
             x, g = np.reshape(x, (-1, W.shape[0])), np.reshape(g, (-1, W.shape[1]))
         gx = _reshaped(g @ W.T, self.x.shape) if need_x else None
         gW = x.T @ g if need_W else None
-        gb = g.sum(axis=0) if need_b else None
+        gb = sum_over_rows(g) if need_b else None  # g.sum(axis=0), through BLAS (shared_arrays)
         return gx, gW, gb
 
     def jvp(self, dx, dW, db):

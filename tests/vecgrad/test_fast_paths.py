@@ -1,6 +1,6 @@
-"""The hot path's fast paths: the optimizers' one-pass update (vecgrad.blas) and ReLU's
-kept zeros (vecgrad.shared_arrays). Each must give numpy's numbers, and fall back to numpy
-wherever its contract does not hold."""
+"""The hot path's fast paths: the optimizers' one-pass update (vecgrad.blas), ReLU's kept
+zeros and Linear's bias gradient as 1ᵀ·ḡ (vecgrad.shared_arrays). Each must give numpy's
+numbers, and fall back to numpy wherever its contract does not hold."""
 
 import numpy as np
 import pytest
@@ -139,9 +139,65 @@ def test_relus_zeros_are_kept_read_only_and_bounded():
         zeros[0, 0] = 1
     for n in range(1, 40):  # many shapes, some large: what is kept stays within budget
         shared_arrays.zeros((n, 2**18), np.dtype(np.float32))  # n MiB each
-        kept = sum(a.nbytes for a in shared_arrays._ZEROS.values())
+        kept = sum(a.nbytes for a in shared_arrays._KEPT.values())
         assert kept <= shared_arrays._BUDGET
     huge = shared_arrays.zeros((2**25,), np.dtype(np.float32))  # 128 MiB: made, not kept
-    assert not huge.any() and all(a is not huge for a in shared_arrays._ZEROS.values())
+    assert not huge.any() and all(a is not huge for a in shared_arrays._KEPT.values())
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 1], [1, 0]])
+
+
+def _assert_sums_agree(got, g):
+    """1ᵀ·g through BLAS adds the rows in another order than numpy: the same sum to within
+    the rounding of n additions (relative to Σ|g|, float64 as the oracle)."""
+    exact = g.astype(np.float64).sum(axis=0)
+    bound = len(g) * np.finfo(g.dtype).eps * np.abs(g.astype(np.float64)).sum(axis=0)
+    assert got.shape == exact.shape and got.dtype == g.dtype
+    assert np.all(np.abs(got - exact) <= bound), np.max(np.abs(got - exact) / bound)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 10), (100, 512), (1, 7), (7, 1), (3000, 3)])
+def test_sum_over_rows_is_numpys_sum_over_axis_0(dtype, shape):
+    g = (np.random.default_rng(1).standard_normal(shape) * 1e3).astype(dtype)
+    _assert_sums_agree(shared_arrays.sum_over_rows(g), g)
+    _assert_sums_agree(shared_arrays.sum_over_rows(g[:, ::-1]), g[:, ::-1])  # strided
+    tiny = g * dtype(np.finfo(dtype).tiny)  # subnormal rows: no flush to zero on the way
+    np.testing.assert_array_equal(shared_arrays.sum_over_rows(tiny) != 0, tiny.sum(0) != 0)
+
+
+def test_sum_over_rows_keeps_infinities_and_nan_and_falls_back_elsewhere():
+    g = np.array([[1.0, np.inf, np.inf, np.nan], [2.0, 1.0, -np.inf, 0.0]], np.float32)
+    with np.errstate(invalid="ignore"):  # ∞ − ∞, as numpy's sum warns too
+        np.testing.assert_array_equal(shared_arrays.sum_over_rows(g), [3, np.inf, np.nan, np.nan])
+    for g in (
+        np.arange(12, dtype=np.float16).reshape(4, 3),  # no BLAS for float16
+        np.arange(12).reshape(4, 3),  # integers stay integers
+        np.zeros((0, 3), np.float32),  # no rows: zeros
+        np.ones((2, 3, 4), np.float32),  # not a matrix
+    ):
+        got = shared_arrays.sum_over_rows(g)
+        assert got.dtype == g.dtype
+        np.testing.assert_array_equal(got, g.sum(axis=0))
+    ones = shared_arrays._kept(1, (4,), np.dtype(np.float32))
+    assert not ones.flags.writeable and (ones == 1).all()
+
+
+def test_linears_bias_gradient_is_the_sum_over_rows_also_when_recorded():
+    """Linear's b̄ goes through 1ᵀ·ḡ; under create_graph the same rule is recorded, so b̄
+    can be differentiated again (the oracle: the second derivative of tanh by hand)."""
+    rng = np.random.default_rng(2)
+    x = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    W = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = Tensor(rng.standard_normal(4), requires_grad=True)
+    seed = rng.standard_normal((5, 4))
+    functional.linear(x, W, b).backward(seed)
+    np.testing.assert_allclose(b.grad, seed.sum(axis=0), rtol=1e-12)
+    b.zero_grad()
+    functional.linear(x, W, b).tanh().sum().backward(create_graph=True)
+    bias_grad = b.grad  # Σ over rows of 1 − tanh²(z), as a Tensor
+    t = np.tanh(x.data @ W.data + b.data)
+    np.testing.assert_allclose(bias_grad.data, (1 - t**2).sum(axis=0), rtol=1e-12)
+    x.grad = W.grad = b.grad = None
+    bias_grad.sum().backward()  # ∂/∂b_j of Σ_ij (1 − tanh² z_ij) = Σ_i −2·t·(1 − t²)
+    np.testing.assert_allclose(b.grad, (-2 * t * (1 - t**2)).sum(axis=0), rtol=1e-10)
