@@ -138,10 +138,12 @@ def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
 
     Every buffer is allocated once and reused (``out=``), bias and ReLU run in place, the
     softmax gradient is formed in the exponentials' buffer, and the weights are updated in
-    place. It also uses the two idioms that beat numpy's defaults on these shapes (the same
-    ones vecgrad uses): ReLU against an array of zeros (``np.maximum(h, 0)`` against a
-    number is not vectorised) and the row max of a short row as the max of the transposed
-    copy along its first axis.
+    place. It also uses the three idioms that beat numpy's defaults on these shapes (the
+    same ones vecgrad uses): ReLU against an array of zeros (``np.maximum(h, 0)`` against a
+    number is not vectorised), the row max of a short row as the max of the transposed copy
+    along its first axis, and the bias gradient Σ ḡ over the rows as 1ᵀ·ḡ, one BLAS
+    matrix-vector product (``g.sum(axis=0)`` goes row by row). The loss is two sums, not
+    ``np.mean`` of a difference (which costs ~5 µs more per step here).
     """
     params = [w.copy() for w in weights]
     layers = len(params) // 2
@@ -174,7 +176,7 @@ def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
         picked = h[rows, y]  # the labels' shifted logits (a copy), before exp overwrites h
         np.exp(h, out=h)
         total = h.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - picked))
+        loss = (float(np.log(total).sum()) - float(picked.sum())) / n
         g = h
         g /= total
         g[rows, y] -= 1
@@ -183,7 +185,7 @@ def numpy_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
         for i in reversed(range(layers)):
             W, b = params[2 * i], params[2 * i + 1]
             gW = np.matmul(inputs[i].T, g, out=buffer(f"gW{i}", W.shape))
-            gb = np.sum(g, axis=0, out=buffer(f"gb{i}", b.shape))
+            gb = np.dot(buffer("ones", (n,), fill=1.0), g, out=buffer(f"gb{i}", b.shape))
             if i > 0:  # the input batch needs no gradient
                 g_next = np.matmul(g, W.T, out=buffer(f"g{i}", inputs[i].shape))
                 g_next *= inputs[i] > 0
@@ -218,14 +220,14 @@ def numpy_fresh_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
         shifted = h - np.ascontiguousarray(h.T).max(axis=0)[:, None]
         exps = np.exp(shifted)
         total = exps.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, y]))
+        loss = (float(np.log(total).sum()) - float(shifted[rows, y].sum())) / n
         g = exps / total
         g[rows, y] -= 1
         g = g * np.float32(1 / n)
         grads = [None] * len(params)
         for i in reversed(range(layers)):
             grads[2 * i] = inputs[i].T @ g
-            grads[2 * i + 1] = g.sum(axis=0)
+            grads[2 * i + 1] = np.ones(n, g.dtype) @ g
             if i > 0:
                 g = (g @ params[2 * i].T) * (inputs[i] > 0).astype(g.dtype)
         for p, grad in zip(params, grads):
