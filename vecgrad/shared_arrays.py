@@ -21,6 +21,7 @@ import numpy as np
 
 _KEPT: dict[tuple, np.ndarray] = {}  # (fill, shape, dtype) -> array
 _BUDGET = 64 * 2**20  # bytes kept at most; a larger array is made for each call instead
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # what sum_over_rows hands BLAS
 
 
 def zeros(shape: tuple, dtype) -> np.ndarray:
@@ -35,9 +36,6 @@ def sum_over_rows(g: np.ndarray) -> np.ndarray:
     if type(g) is not np.ndarray or g.ndim != 2 or g.dtype not in _BLAS_FLOATS or 0 in g.shape:
         return g.sum(axis=0)
     return _kept(1, (g.shape[0],), g.dtype) @ g
-
-
-_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _kept(fill: int, shape: tuple, dtype) -> np.ndarray:
