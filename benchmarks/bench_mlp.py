@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-ENGINE_NAMES = ["vecgrad", "pytorch", "autograd", "numpy", "numpy-fresh", "blas"]
-DEFAULT_ENGINES = ["vecgrad", "pytorch", "autograd", "numpy", "blas"]  # numpy-fresh: on request
+ENGINE_NAMES = ["vecgrad", "bare-graph", "pytorch", "autograd", "numpy", "numpy-fresh", "blas"]
+# bare-graph and numpy-fresh: on request (--engines); they explain gaps, they are no rivals
+DEFAULT_ENGINES = ["vecgrad", "pytorch", "autograd", "numpy", "blas"]
 ARCHITECTURES = {"784-100-10": (784, 100, 10), "784-512-256-10": (784, 512, 256, 10)}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -79,6 +80,54 @@ def vecgrad_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
         loss.backward()
         optimizer.step()
         return loss.item()
+
+    return step
+
+
+def bare_graph_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
+    """vecgrad's own ops and its one graph walk over the barest node there can be: no
+    Tensor, no modules, no checks (float policy, versions, shapes, grad mode), the update
+    through vecgrad's `subtract_scaled`. No engine that runs these ops through this walk can
+    be faster, so it splits vecgrad's distance to the floor in two: above this row is
+    vecgrad's own bookkeeping (Tensor, modules, the checks), below it the ops' fresh
+    arrays and the walk. Its numbers are vecgrad's (the same op classes)."""
+    from scalargrad.autodiff import backward
+    from vecgrad.array_ops import Linear
+    from vecgrad.blas import subtract_scaled
+    from vecgrad.ops import ReLU
+    from vecgrad.softmax_ops import CrossEntropy
+
+    class Node:
+        """The graph walk's node protocol and nothing more (scalargrad/autodiff.py)."""
+
+        __slots__ = ("data", "grad", "parents", "op", "requires_grad")
+
+        def __init__(self, data, op=None, parents=(), requires_grad=False):
+            self.data, self.op, self.parents = data, op, parents
+            self.requires_grad, self.grad = requires_grad, None
+
+        def accumulate_grad(self, adjoint, partials):
+            if self.op is None:  # a parameter: its one partial per step is a new product
+                self.grad = adjoint
+
+    def apply(op, *inputs: Node) -> Node:
+        op.needs_input_grad = tuple(x.requires_grad for x in inputs)
+        return Node(np.asarray(op.forward(*(x.data for x in inputs))), op, inputs, True)
+
+    params = [Node(w.copy(), requires_grad=True) for w in weights]
+    seed = np.ones((), np.float32)
+
+    def step(X, y):
+        h = Node(X)
+        for i in range(0, len(params), 2):
+            if i:
+                h = apply(ReLU(), h)
+            h = apply(Linear(), h, params[i], params[i + 1])
+        loss = apply(CrossEntropy(y, None, "mean"), h)
+        backward(loss, seed)
+        for p in params:
+            subtract_scaled(p.data, lr, p.grad)
+        return float(loss.data)
 
     return step
 
@@ -275,6 +324,7 @@ def blas_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
 
 ENGINES = {
     "vecgrad": vecgrad_engine,
+    "bare-graph": bare_graph_engine,
     "pytorch": pytorch_engine,
     "autograd": autograd_engine,
     "numpy": numpy_engine,

@@ -8,8 +8,13 @@ steadier companion for engine work. Both engines (and vecgrad under ``no_float_c
 to show the float policy's share) train in one process on the same batches, in windows of
 a few steps, the order reversed every round, so that a change in the machine's load hits
 all of them; each ratio pairs the windows of one round, and the table gives their median,
-min and max; the last column is vecgrad's time per step minus the floor's (median of the
+min and max; the last column is the engine's time per step minus the floor's (median of the
 rounds' differences). One process per thread count (fixed before numpy is imported).
+
+The last row, ``bench_mlp.bare_graph_engine``, runs vecgrad's own op classes through its one
+graph walk over the barest node (no Tensor, modules or checks): the fastest any engine
+built on these ops and this walk can be. vecgrad's distance to the floor splits there into
+its own bookkeeping (above that row) and the ops' fresh arrays and the walk (below it).
 
 ``--arch 784-8-10`` (not run by default) is a net whose arithmetic is negligible: there
 the difference is the engine's fixed cost per step, the Python of its graph, modules and
@@ -54,6 +59,7 @@ def run(arch: str, rounds: int) -> None:
         "numpy by hand": bench_mlp.numpy_engine(weights, sizes, 0.05),
         "vecgrad": bench_mlp.vecgrad_engine(weights, sizes, 0.05),
         "vecgrad, no_float_checks()": unchecked,
+        "bare graph (vecgrad's ops and walk)": bench_mlp.bare_graph_engine(weights, sizes, 0.05),
     }
     order = bench_mlp.batch_order(0, 0, len(X))
     steps, batch = ALL_WINDOW_STEPS[arch], 100
