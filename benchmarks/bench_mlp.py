@@ -124,6 +124,8 @@ def bare_graph_engine(weights: list[np.ndarray], sizes: tuple, lr: float):
                 h = apply(ReLU(), h)
             h = apply(Linear(), h, params[i], params[i + 1])
         loss = apply(CrossEntropy(y, None, "mean"), h)
+        for p in params:  # as zero_grad: last step's gradients freed before new ones are made
+            p.grad = None
         backward(loss, seed)
         for p in params:
             subtract_scaled(p.data, lr, p.grad)
