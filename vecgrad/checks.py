@@ -83,12 +83,13 @@ def as_array(data, dtype=None, where: str = "Tensor", float_ints: bool = False) 
                     "dtype=np.float64 (or no_float_checks() to let it become inf)"
                 )
     # min() is NaN exactly when some entry is: one pass, no array of flags (a batch's worth)
-    # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar)
+    # (math.isnan of that one number is cheaper than numpy's isnan of a numpy scalar);
+    # under no_float_checks() the pass is skipped, not just its verdict
     if (
         array.dtype.kind == "f"
+        and float_checks_enabled()
         and array.size
         and math.isnan(array.min())
-        and float_checks_enabled()
     ):
         bad = np.isnan(array)
         raise ValueError(f"{where}: got NaN{at(bad)}, which has no derivative to follow")

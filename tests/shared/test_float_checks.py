@@ -265,6 +265,7 @@ def test_no_float_checks_gives_ieee_arithmetic_as_pytorch():
         assert Value(1000.0).exp().data == math.inf
         assert (Value(-1e200) ** 3).data == -math.inf
         assert math.isnan(Value(float("nan")).data)
+        assert np.isnan(Tensor(np.float32([1.0, np.nan])).data[1])  # input not scanned
         ours = (Tensor(np.float32([1e30, np.inf])) * Tensor(np.float32([1e30, 0.0]))).data
         theirs = torch.tensor([1e30, math.inf]) * torch.tensor([1e30, 0.0])
         np.testing.assert_array_equal(ours, theirs.numpy())
