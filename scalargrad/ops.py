@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 from .float_checks import float_checks_enabled, number_text, result_error
 
@@ -101,25 +102,25 @@ class Mul(Op):
 
 
 class Div(Op):
-    """out = x / y;  x̄ = ḡ/y,  ȳ = −(ḡ/y)·out;  ȯut = (ẋ − out·ẏ)/y
+    """out = x / y;  x̄ = ḡ/y,  ȳ = −ḡ·out/y;  ȯut = (ẋ − out·ẏ)/y
 
-    Never −ḡ·x/y²: y² underflows (1e-170²) where every factor of the answer is a
-    representable number.
+    Not as written: y² underflows (1e-170²) where every factor of the answer is a float.
+    As (ḡ/y)·out, unless a factor leaves the normal floats: ḡ/y overflows (1e300/1e-10)
+    where ḡ·x/y² is 1e290, out underflows (1e-300/1e30); `_over_square` takes those.
     """
 
-    __slots__ = ("y", "out")
+    __slots__ = ("x", "y", "out")
     symbol, formula, local = "/", "{0} / {1}", ("1/{1}", "−{0}/{1}²")
 
     def forward(self, x, y):
         if _is_zero(y):
             raise ZeroDivisionError(f"div: division by zero in {x!r} / {y!r}")
-        self.y = y
+        self.x, self.y = x, y
         self.out = x / y
         return self.out
 
     def backward(self, g):
-        g_over_y = g / self.y
-        return g_over_y, -g_over_y * self.out
+        return g / self.y, -_over_square(g, self.x, self.y, self.out)
 
     def jvp(self, dx, dy):
         return _sum(dx, _times(dy, -self.out)) / self.y
@@ -509,13 +510,46 @@ def _share(winner, loser) -> float:
 
 
 def _power_slope(x, k):
-    """k·x^(k−1) = ∂(x^k)/∂x, never raising at x = 0: there 0 for k = 0 or k > 1, 1 for
-    k = 1 and +∞ for 0 < k < 1, as IEEE arithmetic and PyTorch say (k < 0 fails forward)."""
-    if _is_zero(x):
-        if _is_zero(k) or k > 1:
-            return 0.0
-        return 1.0 if not k < 1 else math.inf
-    return k * _power(x, k - 1)
+    """k·x^(k−1) = ∂(x^k)/∂x, never raising: 0 for k = 0 (x⁰ is constant), +∞ at x = 0 for
+    0 < k < 1 (√x at 0), as IEEE arithmetic and PyTorch say, and ±∞ where the slope is
+    beyond the largest float (a derivative may be: scalargrad.float_checks). A node x gives
+    a node, so forward mode can differentiate the slope again (x² at 0: slope 0, its slope 2).
+    """
+    if _is_zero(k) and (is_number(k) or _is_zero(x)):
+        return 0.0
+    if _is_zero(x) and 0 < k < 1:
+        return math.inf
+    if not (is_number(x) and is_number(k)):
+        return k * x ** (k - 1)
+    try:
+        return k * float(x) ** (k - 1)
+    except OverflowError:  # |x^(k−1)| beyond the largest float; x < 0 only with k an integer
+        negative = (x < 0 and (k - 1) % 2 == 1) != (k < 0)
+        return -math.inf if negative else math.inf
+
+
+def _over_square(g, x, y, x_over_y):
+    """g·x/y² (Div's ȳ, negated) as (g/y)·(x/y) where both factors and the answer are
+    normal floats, the common case; else with the mantissas multiplied and the exponents
+    added (frexp), which cannot over- or underflow, so the answer comes out wherever it is
+    a float, rounded a few times at most. Nodes (forward mode) take (g/y)·(x/y)."""
+    if not (is_number(g) and is_number(x) and is_number(y)):
+        return g / y * x_over_y
+    g_over_y = g / y
+    fast = g_over_y * x_over_y
+    if all(_NORMAL <= abs(v) < math.inf for v in (g_over_y, x_over_y, fast)):
+        return fast
+    if g == 0 or x == 0 or not (math.isfinite(g) and math.isfinite(x)):
+        return g * x / y / y  # an exact ±0 (not ∞·0), or ∞ and NaN as IEEE gives them
+    (mg, eg), (mx, ex), (my, ey) = math.frexp(g), math.frexp(x), math.frexp(y)
+    mantissa = mg * mx / (my * my)
+    try:
+        return math.ldexp(mantissa, eg + ex - 2 * ey)  # a subnormal or 0 if it must
+    except OverflowError:  # beyond the largest float: an infinite derivative
+        return math.copysign(math.inf, mantissa)
+
+
+_NORMAL = sys.float_info.min  # the smallest normal float; below it precision is lost
 
 
 # ---- the math the rules compute with: floats, or a node's own method ---------------

@@ -32,6 +32,7 @@ import numpy as np
 from scalargrad.ops import _sum, _times, number_text
 
 from .checks import all_finite, at, first
+from .numpy_protocol import NumpyDispatch
 from .shared_arrays import zeros
 
 
@@ -109,13 +110,14 @@ class Mul(Op):
 
 
 class Div(Op):
-    """out = x / y  x,y:(…);  x̄ = ḡ/y,  ȳ = −(ḡ/y)·out;  ȯut = (ẋ − out·ẏ)/y
+    """out = x / y  x,y:(…);  x̄ = ḡ/y,  ȳ = −ḡ·out/y;  ȯut = (ẋ − out·ẏ)/y
 
-    Never −ḡ·x/y²: y² underflows (1e-20² in float32) where every factor of the answer is
-    a representable number.
+    Not as written: y² underflows (1e-20² in float32) where every factor of the answer is
+    a float. As (ḡ/y)·out, except where a factor leaves the normal floats: ḡ/y overflows
+    (1e30/1e-10 in float32) where ḡ·x/y² is 1e30, out underflows; `_over_square` takes those.
     """
 
-    __slots__ = ("y", "out")
+    __slots__ = ("x", "y", "out")
     symbol, formula, local = "/", "{0} / {1}", ("1/{1}", "−{0}/{1}²")
 
     def forward(self, x, y):
@@ -124,14 +126,15 @@ class Div(Op):
             raise ZeroDivisionError(
                 f"div: division by zero: the divisor is 0{at(zero)} (shape {zero.shape})"
             )
-        self.y = y
+        self.x, self.y = x, y
         self.out = x / y
         return self.out
 
     def backward(self, g):
         need_x, need_y = self.needs_input_grad
-        g_over_y = g / self.y
-        return (g_over_y if need_x else None), (-g_over_y * self.out if need_y else None)
+        with np.errstate(over="ignore"):  # ḡ/y beyond the largest float: ∞, a derivative's right
+            g_over_y = g / self.y if need_x else None
+        return g_over_y, (-_over_square(g, self.x, self.y, self.out) if need_y else None)
 
     def jvp(self, dx, dy):
         return _sum(dx, _times(dy, -self.out)) / self.y
@@ -492,10 +495,39 @@ def _power_slope(x, k):
     is NaN: the slope of the constant x⁰ is 0."""
     if np.ndim(k) == 0 and k == 0:
         return x * 0  # zeros shaped like x (a Tensor in a create_graph replay)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # ±∞ is a slope too
         slope = k * x ** (k - 1)
     undefined = np.equal(k, 0) & np.isnan(slope)
     return np.where(undefined, 0, slope) if undefined.any() else slope
+
+
+def _over_square(g, x, y, x_over_y):
+    """g·x/y² elementwise, as scalargrad's `_over_square`: (g/y)·(x/y), and where a factor
+    or the answer left the normal floats (∞, 0, a subnormal or NaN), the mantissas multiplied
+    and the exponents added (frexp/ldexp), which cannot over- or underflow; where g or x is 0
+    or ∞, IEEE's g·x/y/y (an exact ±0, or ∞ and NaN). Tensors (a create_graph replay) take
+    (g/y)·(x/y)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        g_over_y = g / y
+        result = g_over_y * x_over_y
+    if type(result) is not np.ndarray:
+        if isinstance(result, NumpyDispatch):
+            return result
+        result = np.array(result)  # all 0-d: a numpy scalar
+    if result.dtype.kind != "f":
+        return result
+    tiny = np.finfo(result.dtype).tiny
+    redo = ~(np.abs(result) >= tiny) | np.isinf(result)
+    redo |= ~(np.abs(g_over_y) >= tiny) | np.isinf(g_over_y) | ~(np.abs(x_over_y) >= tiny)
+    if redo.any():
+        g, x, y = (np.broadcast_to(v, result.shape)[redo] for v in (g, x, y))
+        (mg, eg), (mx, ex), (my, ey) = np.frexp(g), np.frexp(x), np.frexp(y)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            scaled = np.ldexp(mg * mx / (my * my), eg + ex - 2 * ey)
+            plain = g * x / y / y
+        regular = np.isfinite(g) & np.isfinite(x) & (g != 0) & (x != 0)
+        result[redo] = np.where(regular, scaled, plain)
+    return result
 
 
 # The ops above act entry by entry: a bad result's operands sit at its index (the errors of
