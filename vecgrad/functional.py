@@ -66,11 +66,13 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
     """Return the negative log-likelihood −log_probs[i, target_i], averaged (or summed).
 
-    ``log_probs``: (n, k) log-probabilities (from `log_softmax`), classes on the last axis;
-    ``target``: n integer labels in 0…k−1.
+    ``log_probs``: (n, k) log-probabilities (from `log_softmax`); ``target``: n integer
+    labels in 0…k−1. With more axes, PyTorch's layout: (n, k, d1, …) with labels (n, d1, …).
     """
     log_probs = _tensor(log_probs, "nll_loss")
     _check_reduction("nll_loss", reduction)
+    if log_probs.ndim > 2:
+        log_probs = _classes_last("nll_loss", log_probs, target)
     labels = _labels("nll_loss", target, log_probs.shape)
     picked = log_probs[label_index(labels)]
     return -(picked.mean() if reduction == "mean" else picked.sum())
@@ -81,7 +83,8 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
 
     loss = −(1/n)·Σᵢ Σⱼ pᵢⱼ·log softmax(zᵢ)ⱼ with z = logits (n, k); ``target`` is either n
     integer labels (p one-hot) or (n, k) probability rows. One fused op: z̄ = ḡ·(softmax(z) − p)/n.
-    ``reduction="sum"`` drops the 1/n.
+    ``reduction="sum"`` drops the 1/n. With more axes, PyTorch's layout: logits (n, k, d1, …)
+    with labels (n, d1, …) or probabilities (n, k, d1, …), one row per position.
     """
     logits = _tensor(logits, "cross_entropy")
     _check_reduction("cross_entropy", reduction)
@@ -90,6 +93,10 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
     if logits.data.size == 0:
         raise ValueError(f"cross_entropy: no rows or no classes in logits of shape {logits.shape}")
     target = _target_array("cross_entropy", target)
+    if logits.ndim > 2:
+        logits = _classes_last("cross_entropy", logits, target)
+        if target.dtype.kind == "f" and target.ndim > 2:
+            target = np.moveaxis(target, 1, -1)
     if target.dtype.kind in "iu":
         op = CrossEntropy(_labels("cross_entropy", target, logits.shape), None, reduction)
     elif target.dtype.kind == "f":
@@ -113,6 +120,22 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
 def _tensor(x, where: str) -> Tensor:
     """``x`` itself if a Tensor, else its numbers as a Tensor that needs no gradient."""
     return x if isinstance(x, Tensor) else Tensor._node(as_array(x, None, where), None, (), False)
+
+
+def _classes_last(where: str, scores: Tensor, target) -> Tensor:
+    """Scores in PyTorch's layout (n, k, d1, …) as (n, d1, …, k): one row per position, the
+    classes last, as the ops take them (a Transpose node, so ḡ goes back the same way)."""
+    shape = scores.shape
+    target_shape = np.shape(target)
+    labels = np.asarray(target).dtype.kind in "iu"
+    expected = shape[:1] + shape[2:] if labels else shape
+    if target_shape != expected:
+        what = "labels" if labels else "probabilities"
+        raise ValueError(
+            f"{where}: scores of shape {shape} have their {shape[1]} classes on axis 1 (PyTorch's "
+            f"layout (n, classes, d1, …)), so {what} need shape {expected}, got {target_shape}"
+        )
+    return scores.permute(0, *range(2, len(shape)), 1)
 
 
 def _axis(where: str, axis) -> int:

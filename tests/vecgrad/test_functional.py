@@ -125,16 +125,43 @@ def test_cross_entropy_backward_is_softmax_minus_p_over_n():
     assert type(F.cross_entropy(leaf, labels).op).__name__ == "CrossEntropy"  # one fused node
 
 
-def test_cross_entropy_over_extra_leading_axes_is_the_flattened_loss():
-    logits, labels = _random((2, 3, 4), 2), np.random.default_rng(3).integers(0, 4, (2, 3))
-    leaf = Tensor(logits, requires_grad=True)
-    loss = F.cross_entropy(leaf, labels)
-    loss.backward()
-    flat = Tensor(logits.reshape(6, 4), requires_grad=True)
-    flat_loss = F.cross_entropy(flat, labels.reshape(6))
-    flat_loss.backward()
-    np.testing.assert_allclose(loss.item(), flat_loss.item(), rtol=1e-12)
-    np.testing.assert_allclose(leaf.grad.reshape(6, 4), flat.grad, rtol=1e-12)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 5, 3, 2), (1, 2, 1)])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_losses_over_more_axes_take_pytorchs_layout(shape, reduction):
+    """Scores (n, k, d1, …): the classes on axis 1, as PyTorch's cross_entropy and nll_loss
+    (not the last axis, which a torch user's code would meet as a silently other loss)."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(len(shape))
+    logits = _random(shape, 3)
+    labels = rng.integers(0, shape[1], shape[:1] + shape[2:])
+    probabilities = _softmax(_random(shape, 4), axis=1)
+    cases = [
+        (F.cross_entropy, TF.cross_entropy, labels, lambda z: z),
+        (F.cross_entropy, TF.cross_entropy, probabilities, lambda z: z),
+        (F.nll_loss, TF.nll_loss, labels, lambda z: F.log_softmax(z, axis=1)),
+    ]
+    for ours, theirs, target, prepare in cases:
+        leaf = Tensor(logits, requires_grad=True)
+        loss = ours(prepare(leaf), target, reduction=reduction)
+        loss.backward()
+        torch_leaf = torch.tensor(logits, requires_grad=True)
+        scores = torch_leaf if ours is F.cross_entropy else TF.log_softmax(torch_leaf, dim=1)
+        expected = theirs(scores, torch.as_tensor(target), reduction=reduction)
+        expected.backward()
+        np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+        np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_losses_over_more_axes_name_the_layout_when_the_target_does_not_fit():
+    logits = Tensor(_random((2, 3, 4), 0))
+    with pytest.raises(
+        ValueError, match=r"classes on axis 1 .* labels need shape \(2, 4\), got \(2, 3\)"
+    ):
+        F.cross_entropy(logits, np.zeros((2, 3), int))  # the classes-last guess of (2, 3)
+    with pytest.raises(ValueError, match=r"probabilities need shape \(2, 3, 4\)"):
+        F.cross_entropy(logits, np.full((2, 4, 3), 1 / 3))
+    with pytest.raises(ValueError, match=r"nll_loss: .* labels need shape \(2, 4\)"):
+        F.nll_loss(logits, np.zeros((2, 3), int))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
