@@ -153,17 +153,17 @@ class Power(Op):
 
     def forward(self, x, y):
         negative = x < 0
-        if np.any(negative):
+        if self.needs_input_grad[1] and np.any(negative):  # a constant y needs no ln x
             raise ValueError(
                 f"pow: base {first(x, negative)}{at(negative)} is negative; x ** y with y a "
-                "Tensor needs x ≥ 0 (ln x appears in ∂/∂y)"
+                "Tensor that requires grad needs x ≥ 0 (ln x appears in ∂/∂y)"
             )
         zero = np.equal(x, 0)
         pole = zero & (y < 0)
         if np.any(pole):
             raise ZeroDivisionError(f"pow: 0 ** {first(y, pole)} divides by zero{at(pole)}")
         self.x, self.y = x, y
-        with np.errstate(over="ignore"):  # an overflow is apply_op's to report
+        with np.errstate(over="ignore", invalid="ignore"):  # apply_op reports ∞ and NaN by name
             self.out = x**y
         # Where x = 0: ln x is taken as ln 1 = 0 (out·ln x → 0), see _partials.
         self.zero = zero.astype(self.out.dtype) if np.any(zero) else None

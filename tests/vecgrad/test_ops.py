@@ -196,6 +196,24 @@ def test_division_adjoints_never_square_the_divisor(dtype, scale):
     np.testing.assert_array_equal(tangent, -want)
 
 
+def test_a_negative_base_with_a_constant_exponent_is_a_power_as_in_pytorch():
+    """ln x appears only in ∂/∂y: with y a constant, (−2)² is 4 and its slope −4, as torch;
+    with y requiring grad a negative base is refused, naming why."""
+    torch = pytest.importorskip("torch")
+    x = Tensor(np.array([-2.0, 3.0]), requires_grad=True)
+    out = x ** np.array([2.0, 3.0])
+    out.sum().backward()
+    tx = torch.tensor([-2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    expected = tx ** torch.tensor([2.0, 3.0], dtype=torch.float64)
+    expected.sum().backward()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    with pytest.raises(ValueError, match="base -2.0 at index .* requires grad needs x ≥ 0"):
+        Tensor(np.array([-2.0])) ** Tensor(np.array([2.0]), requires_grad=True)
+    with pytest.raises(FloatingPointError, match="undefined"):  # (−2)^½ is no real number
+        Tensor(np.array([-2.0])) ** np.array([0.5])
+
+
 # ---- the ops of whole arrays: matmul, reductions, shapes, indexing, softmax ----------
 
 
