@@ -469,8 +469,15 @@ class Dot(Op):
 
 
 def _times(tangent, factor):
-    """One operand's term of a tangent, tangent·factor; None when it carries none."""
-    return None if tangent is None else tangent * factor
+    """One operand's term of a tangent, tangent·factor; None when it carries none, and 0 when
+    the tangent is 0, even against an infinite factor: an input that does not move moves
+    nothing (∂(x·y)/∂y at y = ∞ is x, not 0·∞ + x = NaN)."""
+    if tangent is None:
+        return None
+    product = tangent * factor
+    if product != product and is_number(tangent) and tangent == 0:  # NaN from 0·∞
+        return 0.0
+    return product
 
 
 def _sum(*terms):

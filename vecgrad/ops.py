@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalargrad.ops import _sum, _times, number_text
+from scalargrad.ops import _sum, number_text
 
 from .checks import all_finite, at, first
 from .numpy_protocol import NumpyDispatch
@@ -470,6 +470,20 @@ def _routed(g, share):
     if type(routed) is np.ndarray and routed.dtype.kind == "f" and not all_finite(routed):
         routed = np.where(np.equal(share, 0), 0, routed)
     return routed
+
+
+def _times(tangent, factor):
+    """One operand's term of a tangent, tangent·factor elementwise (None when it carries
+    none), 0 where the tangent is 0 even against an infinite factor, as scalargrad's."""
+    if tangent is None:
+        return None
+    with np.errstate(invalid="ignore"):  # 0·∞, answered below
+        product = tangent * factor
+    if type(product) is np.ndarray and product.dtype.kind == "f" and not all_finite(product):
+        still = np.equal(tangent, 0) & np.isnan(product)
+        if still.any():
+            product = np.where(still, 0, product)
+    return product
 
 
 def _along(tangent, slope):

@@ -252,6 +252,20 @@ def test_infinite_partial_adjoints_that_cancel_raise_as_their_sum():
     assert "the sum of its partial adjoints (from pow+pow)" in message
 
 
+def test_a_tangent_of_zero_moves_nothing_even_against_an_infinite_factor():
+    """∂(x·y)/∂y at y = ∞ is x: forward mode's ẋ·y + x·ẏ with ẋ = 0 is 0 + x, not
+    0·∞ + x = NaN; reverse mode gives the same row."""
+    assert scalar_forward.jacobian(lambda x, y: x * y, [2.0, math.inf]) == [[math.inf, 2.0]]
+    x, y = Value(2.0), Value(math.inf)
+    (x * y).backward()
+    assert [x.grad, y.grad] == [math.inf, 2.0]
+    assert scalar_forward.jacobian(lambda x, y: x / y, [2.0, math.inf]) == [[0.0, 0.0]]
+    dual = tensor_forward.Dual(np.array([2.0]), np.array([0.0]))
+    other = tensor_forward.Dual(np.array([np.inf]), np.array([1.0]))
+    np.testing.assert_array_equal((dual * other).tangent, [2.0])
+    np.testing.assert_array_equal((other * dual).tangent, [2.0])
+
+
 # ---- the switch --------------------------------------------------------------------------
 
 
