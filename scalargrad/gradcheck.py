@@ -107,6 +107,19 @@ def _moved(operands: Sequence, slot: int, index: tuple, t: float) -> list:
 # ---- what a check finds ------------------------------------------------------------------
 
 
+def _difference(engine, numeric) -> np.ndarray:
+    """|engine − numeric|, 0 where they are equal: equal infinities agree (∞ − ∞ is NaN)."""
+    engine, numeric = np.asarray(engine, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # ∞ − ∞, replaced just below
+        return np.where(engine == numeric, 0.0, np.abs(engine - numeric))
+
+
+def _excess(engine, numeric, rtol: float, atol: float) -> np.ndarray:
+    """|engine − numeric| / (atol + rtol·|numeric|): above 1 (or NaN) is a mismatch."""
+    with np.errstate(invalid="ignore"):  # ∞/∞ where numeric is ∞ and engine is not: NaN
+        return _difference(engine, numeric) / (atol + rtol * np.abs(numeric))
+
+
 @dataclass
 class InputCheck:
     """One input's comparison: the engine's ∂f/∂x (uᵀ·∂f/∂x for arrays) against central
@@ -125,8 +138,7 @@ class InputCheck:
     @property
     def excess(self) -> np.ndarray:
         """|engine − numeric| / (atol + rtol·|numeric|): above 1 is a mismatch."""
-        engine, numeric = np.asarray(self.engine), np.asarray(self.numeric)
-        return np.abs(engine - numeric) / (self.atol + self.rtol * np.abs(numeric))
+        return _excess(self.engine, self.numeric, self.rtol, self.atol)
 
     @property
     def ok(self) -> bool:
@@ -142,7 +154,7 @@ class InputCheck:
     @property
     def error(self) -> float:
         """The largest |engine − numeric|."""
-        return float(np.max(np.abs(np.asarray(self.engine) - self.numeric), initial=0.0))
+        return float(np.max(_difference(self.engine, self.numeric), initial=0.0))
 
     @property
     def tolerance(self) -> float:
@@ -299,7 +311,7 @@ class GradcheckReport:
 
     def table(self):
         """Return the comparison as a `Table` (text, Markdown, HTML, LaTeX)."""
-        from .display.tables import Table  # the display layer loads on first use
+        from .display.tables import Math, Name, Table  # the display layer loads on first use
 
         arrays = any(check.shape for check in self.inputs)
         rows = []
@@ -310,7 +322,8 @@ class GradcheckReport:
             numeric = "–" if empty else f"{np.asarray(c.numeric)[i]:.10g}"
             verdict = "ok" if c.ok else "MISMATCH"
             where = [str(c.shape), str(i)] if arrays else []
-            rows.append([f"∂f/∂{c.name}", *where, engine, numeric, f"{c.error:.2e}", verdict])
+            partial = Math("∂f/∂", Name(c.name))  # LaTeX escapes the name: ∂f/∂a\_b
+            rows.append([partial, *where, engine, numeric, f"{c.error:.2e}", verdict])
         header = ["partial", *(["shape", "worst index"] if arrays else [])]
         header += ["engine (reverse mode)", "central difference", "max |error|", ""]
         title = "gradcheck (uᵀ·J, u random)" if self.vjp else "gradcheck"
@@ -392,9 +405,7 @@ def first_wrong_op(
             numeric = numeric_vjp(forward, operands, k, g, step)
             analytic = np.asarray(analytic, dtype=np.float64)
             defined = ~np.isnan(numeric)  # forward undefined on both sides: cannot judge
-            with np.errstate(invalid="ignore"):
-                excess = np.abs(analytic - numeric) / (atol + rtol * np.abs(numeric))
-            excess = np.where(defined, excess, 0.0)
+            excess = np.where(defined, _excess(analytic, numeric, rtol, atol), 0.0)
             if (excess > 1).any():
                 index = tuple(int(i) for i in np.unravel_index(np.argmax(excess), excess.shape))
                 found.index = index

@@ -146,7 +146,9 @@ def _number(pair: str, name: str, text: str) -> float:
     if math.isnan(value) or (math.isinf(value) and "inf" in text.lower()):
         raise CommandError(f"--at {pair}: {name} must be a finite number, got {text}")
     if math.isinf(value):
-        raise CommandError(f"--at {pair}: {text} is too large for a float (at most 1.8e308)")
+        raise CommandError(
+            f"--at {pair}: {text} is too large for a float (at most ±{sys.float_info.max!r})"
+        )
     if value == 0 and underflows(text):
         raise CommandError(
             f"--at {pair}: {text} is too small for a float and would become 0 (the smallest "

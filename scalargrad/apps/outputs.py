@@ -1,10 +1,11 @@
 """The commands' files and standard output: all written or none, and a quiet end in a pipe.
 
 `check_outputs` refuses, before any work is done, every output that could not be
-written: a missing folder, a folder or device in place of a file, a folder that takes no
-new file (``/proc``, read-only), or two outputs with one name. `write_outputs` then writes
-each file to a temporary file beside it and renames them into place only once all are
-written, so a failure (a full disk, Ctrl-C) leaves no partial file and no stray one.
+written: an empty or too long name, a missing folder, a folder or device in place of a
+file, a folder that takes no new file (``/proc``, read-only), or two outputs with one
+name. `write_outputs` then writes each file to a temporary file beside it and renames
+them into place only once all are written, so a failure (a full disk, Ctrl-C) leaves no
+partial file and no stray one.
 
 `SIGPIPE_STATUS` is what a shell reports for a Unix tool that stops when its reader does
 (``scalargrad draw … | head -1``); `silence_stdout` makes Python's exit flush quiet too.
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SIGPIPE_STATUS = 128 + 13  # 128 + SIGPIPE: the status of `yes | head -1`'s yes
+_TEMPORARY_NAME_CHARS = 40  # of the target's name in its temporary's (≤ 160 bytes in UTF-8)
 
 
 class OutputError(Exception):
@@ -33,13 +35,18 @@ def check_outputs(paths: Sequence[str | os.PathLike]) -> None:
     """
     seen: dict[str, str] = {}
     for path in paths:
+        if not os.fspath(path):  # realpath("") would be the current folder
+            raise OutputError('cannot write "": the file name is empty')
         target = Path(os.path.realpath(path))  # through symlinks: the file that is written
-        if target.is_dir():
-            raise OutputError(f"cannot write {path}: it is a folder")
-        if target.exists() and not target.is_file():
-            raise OutputError(f"cannot write {path}: it is not a regular file (a device?)")
-        if not target.parent.is_dir():
-            raise OutputError(f"cannot write {path}: its folder does not exist")
+        try:
+            if target.is_dir():
+                raise OutputError(f"cannot write {path}: it is a folder")
+            if target.exists() and not target.is_file():
+                raise OutputError(f"cannot write {path}: it is not a regular file (a device?)")
+            if not target.parent.is_dir():
+                raise OutputError(f"cannot write {path}: its folder does not exist")
+        except OSError as error:  # a name the system refuses to look up: too long, say
+            raise OutputError(f"cannot write {path}: {_reason(error)}") from None
         key = os.path.normcase(str(target))
         same = [other for k, other in seen.items() if k == key or _same_file(k, target)]
         if same:
@@ -74,7 +81,10 @@ def write_outputs(outputs: Sequence[tuple[str | os.PathLike, str | bytes]]) -> N
         for path, data in outputs:
             failed = path
             target = Path(os.path.realpath(path))
-            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            # The temporary's name is the target's, cut short: a name near the system's
+            # limit must not overflow it once the dot and the random suffix are added.
+            prefix = f".{target.name[:_TEMPORARY_NAME_CHARS]}."
+            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=prefix)
             written.append((temporary, target, path))
             with open(fd, "wb") as file:
                 file.write(data.encode("utf-8") if isinstance(data, str) else data)

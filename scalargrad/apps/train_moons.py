@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -158,12 +159,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _prepare_out(out: Path) -> None:
-    """Create the output folder and make sure it takes files, or raise `OutputError`."""
-    if out.exists() and not out.is_dir():
+    """Create the output folder and make sure it takes files, or raise `OutputError`.
+
+    Should creating it fail part way (a name too long at its end), the folders this call
+    made are removed again.
+    """
+    missing = [folder for folder in (out, *out.parents) if not os.path.lexists(folder)]
+    if out not in missing and out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: it is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        for folder in missing:  # deepest first; only the empty folders just made
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
         raise OutputError(f"--out {out}: cannot create it ({error.strerror or error})") from None
     try:
         check_outputs([out / "decision_boundary.png"])

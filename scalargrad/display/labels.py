@@ -15,6 +15,8 @@ import numbers
 import re
 from typing import Any
 
+import numpy as np
+
 from ..autodiff import topological_order
 
 MINUS = "−"  # U+2212, the minus sign of the lecture notes and of ops.py's templates
@@ -81,11 +83,16 @@ class Labels:
         return text
 
     def local(self, node: Any, slot: int) -> str:
-        """Return ∂node/∂(operand at ``slot``) as text, e.g. ``cos(v2)``; "1" for add."""
+        """Return ∂node/∂(operand at ``slot``) as text, e.g. ``cos(v2)``; "1" for add.
+
+        A comparison such as max's ``[v1 > v2]`` is ½ where its operands tie: a tie
+        splits ḡ in two.
+        """
         operands = [self[parent] for parent in node.parents]
         templates = getattr(node.op, "local", ())
         try:
-            return _with_exponent(templates[slot], node.op).format(*operands)
+            template = tie_share(templates[slot], [p.data for p in node.parents])
+            return _with_exponent(template, node.op).format(*operands)
         except (IndexError, KeyError, ValueError, TypeError, AttributeError):
             return f"∂{self[node]}/∂{operands[slot]}"
 
@@ -112,6 +119,26 @@ class Labels:
         if _has_top_level_space(local):
             local = f"({local})"
         return f"{sign}{adjoint}·{local}"
+
+
+_COMPARISON = re.compile(r"\[\{(\d)\} [<>] \{(\d)\}\]")  # max's [{0} > {1}], min's [{0} < {1}]
+
+
+def tie_share(template: str, values: list) -> str:
+    """Return ``template`` with each comparison honest at a tie: ``[{0} > {1}]`` reads ½
+    where the two values are equal (max and min split ḡ there) and, for arrays that tie
+    only in places, ``([{0} > {1}] + ½·[{0} = {1}])``."""
+
+    def honest(found: re.Match) -> str:
+        i, j = found.groups()
+        ties = np.equal(values[int(i)], values[int(j)])
+        if ties.all():
+            return "½"
+        if ties.any():
+            return f"({found.group()} + ½·[{{{i}}} = {{{j}}}])"
+        return found.group()
+
+    return _COMPARISON.sub(honest, template)
 
 
 def _constant_label(node: Any) -> str:

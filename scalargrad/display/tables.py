@@ -3,6 +3,8 @@
 The forward (evaluation) trace, the backward steps and forward mode's tangent trace
 are all tables of formulas; they share this one renderer so they look alike.
 Cells hold Unicode math (``v̄2 = v̄5·cos(v2)``); `latex_math` translates it for slides.
+A user's name in a cell is marked as a `Name` (inside a `Math` cell of parts), so that
+LaTeX escapes it instead of reading ``a_b`` or ``rate_%`` as math.
 """
 
 from __future__ import annotations
@@ -22,23 +24,56 @@ _LATEX_SYMBOLS = {
     "≤": r"\leq ",
     "²": "^{2}",
     "³": "^{3}",
+    "½": r"\tfrac{1}{2}",
     "ḡ": r"\bar{g}",
     "Σ": r"\sum ",
     "…": r"\ldots ",
 }
 _DECORATED = re.compile(r"([A-Za-z])([\u0304\u0307])")  # a letter + combining bar / dot
+_SPECIAL = re.compile(r"[\\{}_^%$#&~]")  # LaTeX's special characters
+_NAME_ESCAPES = {  # a special character in math mode, where a name is set
+    "\\": r"\backslash{}",
+    "^": r"\text{\textasciicircum}",
+    "~": r"\text{\textasciitilde}",
+    **{char: "\\" + char for char in "{}_%$#&"},
+}
+_TEXT_ESCAPES = {  # ... and in text mode: titles, headers, plain columns
+    "\\": r"\textbackslash{}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    **{char: "\\" + char for char in "{}_%$#&"},
+}
 _INDEXED = re.compile(r"(\\bar\{[A-Za-z]\}|\\dot\{[A-Za-z]\}|\b[A-Za-z])(\d+)")
 _WORDS = re.compile(r"\b(ln|exp|sin|cos|tanh|max|min|relu|sign|abs)\b")
+
+
+class Name(str):
+    """A user's name in a cell (``x1``, ``rate_%``): `latex_math` escapes its special
+    characters instead of reading them as math."""
+
+
+class Math(str):
+    """A cell joined from parts, some of them `Name`: ``Math("= ", Name("a_b"))``."""
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, *parts: str) -> Math:
+        cell = super().__new__(cls, "".join(parts))
+        cell.parts = parts
+        return cell
 
 
 def latex_math(text: str) -> str:
     """Unicode math as LaTeX, e.g. ``v̄2 = v̄5·cos(v2)`` → ``\\bar{v}_{2} = …``.
 
     Combining bars and dots become ``\\bar``/``\\dot``; digits after a name, subscripts.
+    A `Name` with a special character reads literally: ``a_b`` → ``a\\_b``.
     """
-    out = _DECORATED.sub(
-        lambda m: (r"\bar{" if m.group(2) == "\u0304" else r"\dot{") + m.group(1) + "}", text
-    )
+    if isinstance(text, Math):
+        return "".join(latex_math(part) for part in text.parts)
+    if isinstance(text, Name) and _SPECIAL.search(text):
+        return _decorated(_SPECIAL.sub(lambda m: _NAME_ESCAPES[m.group()], text))
+    out = _decorated(text)
     out = _WORDS.sub(
         lambda m: (
             "\\" + m.group(1) + " "
@@ -50,6 +85,13 @@ def latex_math(text: str) -> str:
     for symbol, latex in _LATEX_SYMBOLS.items():
         out = out.replace(symbol, latex)
     return _INDEXED.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", out)
+
+
+def _decorated(text: str) -> str:
+    """Letters with a combining bar or dot as ``\\bar{v}``/``\\dot{v}``."""
+    return _DECORATED.sub(
+        lambda m: (r"\bar{" if m.group(2) == "\u0304" else r"\dot{") + m.group(1) + "}", text
+    )
 
 
 class Renders:
@@ -113,7 +155,7 @@ class Table(Renders):
 
         def cell(i, c):
             if i in self.math_columns and str(c):  # an empty "$$" would open display math
-                return f"${latex_math(str(c))}$"
+                return f"${latex_math(c)}$"
             return _latex_text(str(c))
 
         lines = [rf"\begin{{tabular}}{{{columns}}}", r"\hline"]
@@ -131,13 +173,4 @@ def _width(cell) -> int:
 
 def _latex_text(text: str) -> str:
     """Plain text safe inside LaTeX (special characters escaped)."""
-    for char, escaped in (
-        ("\\", r"\textbackslash{}"),
-        ("&", r"\&"),
-        ("%", r"\%"),
-        ("#", r"\#"),
-        ("_", r"\_"),
-        ("$", r"\$"),
-    ):
-        text = text.replace(char, escaped)
-    return text
+    return _SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group()], text)

@@ -29,8 +29,8 @@ from ..autodiff import BackwardStep, backward_steps, topological_order
 from ..forward import Dual, parameter_names
 from ..ops import Op
 from ..value import Value
-from .labels import MINUS, Labels, format_value, is_constant
-from .tables import Renders, Table
+from .labels import MINUS, Labels, format_value, is_constant, tie_share
+from .tables import Math, Name, Renders, Table
 
 DOT = "\u0307"  # combining dot above: "v" + DOT + "3" reads v̇3 and renders \dot{v}_{3}
 
@@ -56,14 +56,21 @@ class TraceRow(NamedTuple):
 def forward_rows(root: Any, labels: Labels | None = None) -> list[TraceRow]:
     """Return the evaluation trace of ``root``: one `TraceRow` per node, inputs first.
 
-    Constants are not rows: they appear by value inside the formulas (``3 × v7``).
+    Constants are not rows: they appear by value inside the formulas (``3 × v7``). An
+    input's formula is its name, a `Name`.
     """
     labels = labels or Labels(root)
     return [
-        TraceRow(node, labels[node], labels.formula(node), "", format_value(node.data))
+        TraceRow(node, labels[node], _formula(node, labels), "", format_value(node.data))
         for node in labels.order
         if not is_constant(node)
     ]
+
+
+def _formula(node: Any, labels: Labels) -> str:
+    """``ln(v1)``, or an input's name as a `Name` (which LaTeX escapes: ``a_b``)."""
+    formula = labels.formula(node)
+    return Name(formula) if node.op is None else formula
 
 
 def backward_row(step: BackwardStep, labels: Labels) -> TraceRow:
@@ -130,7 +137,7 @@ def backward_trace(
 
 def _eq(text: str) -> str:
     """A table cell continuing the equation: ``= ln(v1)``, or empty."""
-    return f"= {text}" if text else ""
+    return Math("= ", text) if text else ""
 
 
 def _sum(terms: list[str]) -> str:
@@ -252,21 +259,22 @@ class TangentTrace(Renders):
         for node in order:
             v, d = labels[id(node)], node.dual
             if node.op is None:  # an input
-                primal, tangent = node.name, _dotted(node.name)
+                primal, tangent = Name(node.name), Name(_dotted(node.name))
             else:
                 names = [label(x, is_node) for x, is_node in zip(node.operands, node.is_node)]
                 dotted = {f"t{i}": _dotted(n) for i, n in enumerate(names)}
                 primal = node.op.formula.format(*names)
+                values = [_primal(x) for x in node.operands]
                 terms = [
-                    term.format(*names, **dotted)
+                    tie_share(term, values).format(*names, **dotted)  # max at a tie: ½·v̇1
                     for term, is_node in zip(tangent_terms(node.op), node.is_node)
                     if is_node  # a constant's tangent is 0: its term drops out
                 ]
                 tangent = _sum_text(terms)
             rows.append(
                 [
-                    f"{v} = {primal} = {_number_text(d.value)}",
-                    f"{_dotted(v)} = {tangent} = {_number_text(d.tangent)}",
+                    Math(f"{v} = ", primal, f" = {_number_text(d.value)}"),
+                    Math(f"{_dotted(v)} = ", tangent, f" = {_number_text(d.tangent)}"),
                 ]
             )
         for name, y in self._outputs:
@@ -277,7 +285,9 @@ class TangentTrace(Renders):
                 tangent += _number_text(y.tangent)
             else:  # f returned a constant
                 primal, tangent = _number_text(y), "0"
-            rows.append([f"{name} = {primal}", f"{_dotted(name)} = {tangent}"])
+            rows.append(
+                [Math(Name(name), f" = {primal}"), Math(Name(_dotted(name)), f" = {tangent}")]
+            )
         seed = ", ".join(
             f"{_dotted(n.name)} = {_number_text(n.dual.tangent)}" for n in self._inputs
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -120,6 +121,8 @@ REFUSED = [
     (["draw", "x", "--at", "x=-Infinity"], "x must be a finite number, got -Infinity"),
     (["draw", "x", "--at", "x=nan"], "--at x=nan: x must be a finite number, got nan"),
     (["draw", "x", "--at", "x=1e999"], "1e999 is too large for a float"),
+    # The limit is printed precisely enough to differ from the number refused.
+    (["draw", "x", "--at", "x=1.8e308"], "1.8e308 is too large for a float (at most ±1.79769"),
     (["draw", "x", "--at", "x=1e-400"], "1e-400 is too small for a float and would become 0"),
     (["draw", "x*1e-400", "--at", "x=1"], "too small for a float: it would silently become 0"),
     (["draw", "ℌ*H", "--at", "H=1"], "ℌ and H are one variable to Python"),
@@ -127,6 +130,8 @@ REFUSED = [
     (["draw", "x", "--at", "sin=1"], "sin is a function"),
     (["draw", "x", "--at", "x=1", "-o", "graph.pdf"], "cannot tell the format from '.pdf'"),
     (["draw", "x", "--at", "x=1", "-o", "missing/graph.svg"], "its folder does not exist"),
+    (["draw", "x", "--at", "x=1", "-o", ""], 'cannot write "": the file name is empty'),
+    (["draw", "x", "--at", "x=1", "-o", "g.dot", "--html", ""], "the file name is empty"),
     # Every output is checked before any is written (issue #13).
     (["draw", "x", "--at", "x=1", "-o", "ok.svg", "--html", "/dev/full"], "not a regular file"),
     (["draw", "x", "--at", "x=1", "-o", "ok.svg", "--html", "."], "cannot write .: it is a folder"),
@@ -162,6 +167,53 @@ def test_refusals_print_one_line_exit_2_and_write_nothing(
     assert lines[0].startswith("scalargrad: error: ") and part in lines[0]
     assert captured.out == ""
     assert list(tmp_path.iterdir()) == []  # no graph, no page, and nothing PWNED
+
+
+def test_the_largest_float_is_accepted_and_the_limit_quoted_is_it(capsys):
+    assert main(["draw", "x", "--at", f"x={sys.float_info.max!r}"]) == 0
+    capsys.readouterr()
+    assert main(["draw", "x", "--at", "x=1.8e308"]) == 2
+    quoted = re.search(r"at most ±(\S+)\)", capsys.readouterr().err).group(1)
+    assert float(quoted) == sys.float_info.max and float(quoted) != 1.8e308
+
+
+def too_long_name(folder: Path, suffix: str) -> str:
+    """A file name one byte longer than the folder's file system allows."""
+    return "a" * (os.pathconf(folder, "PC_NAME_MAX") + 1 - len(suffix)) + suffix
+
+
+@pytest.mark.parametrize("option, suffix", [("-o", ".svg"), ("--html", ".html")])
+def test_a_file_name_too_long_is_one_line_naming_it_and_the_reason(
+    option, suffix, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    name = too_long_name(tmp_path, suffix)
+    assert main(["draw", "x*y", "--at", "x=1", "y=2", option, name]) == 2
+    captured = capsys.readouterr()
+    reason = os.strerror(errno.ENAMETOOLONG)  # the OS's own words
+    assert captured.err == f"scalargrad: error: cannot write {name}: {reason}\n"
+    assert captured.out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_name_at_the_limit_is_written(tmp_path, capsys, monkeypatch):
+    """Its temporary file beside it must not overflow the limit either."""
+    monkeypatch.chdir(tmp_path)
+    name = too_long_name(tmp_path, ".dot")[1:]  # exactly the longest name allowed
+    assert main(["draw", "x*y", "--at", "x=1", "y=2", "-o", name]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_text().startswith("digraph")
+
+
+def test_moons_out_too_long_is_one_line_and_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    from scalargrad.apps.train_moons import main as moons
+
+    monkeypatch.chdir(tmp_path)
+    out = Path("new", too_long_name(tmp_path, ""))
+    assert moons(["--steps", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    reason = os.strerror(errno.ENAMETOOLONG)
+    assert captured.err == f"scalargrad-moons: error: --out {out}: cannot create it ({reason})\n"
+    assert captured.out == "" and list(tmp_path.iterdir()) == []  # not even new/
 
 
 @pytest.mark.parametrize("args", [["x ** 0.5", "--at", "x=0"], ["x ** y", "--at", "x=0", "y=0.5"]])

@@ -343,3 +343,41 @@ def test_numerical_and_gradcheck_load_the_display_layer_only_for_a_table():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.filterwarnings("error")  # no numpy warning may leak (∞ − ∞)
+def test_gradcheck_equal_infinities_agree():
+    # ∂ln(x)/∂x = 1/x at x = 1e-310 is beyond the largest float: the engine gives +inf, and
+    # the central difference (ln(x+h) − ln(x−h))/2h with h = 1e-320 overflows to +inf too.
+    assert 1 / 1e-310 == math.inf
+    assert (math.log(1e-310 + 1e-320) - math.log(1e-310 - 1e-320)) / 2e-320 == math.inf
+    report = gradcheck(log, [1e-310], h=1e-320)
+    assert report.ok and report.inputs[0].error == 0.0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "engine, numeric, ok",
+    [
+        (math.inf, math.inf, True),
+        (-math.inf, -math.inf, True),
+        (math.inf, -math.inf, False),
+        (math.inf, 1e300, False),
+        (1e300, math.inf, False),
+        (math.nan, 1.0, False),
+        (2.0, 2.0 + 1e-9, True),
+    ],
+)
+def test_input_check_compares_infinities_without_warnings(engine, numeric, ok):
+    from scalargrad.gradcheck import InputCheck
+
+    check = InputCheck("x", engine, numeric, rtol=1e-5, atol=1e-6)
+    assert check.ok is ok
+    array = InputCheck("x", np.array([1.0, engine]), np.array([1.0, numeric]), 1e-5, 1e-6)
+    assert array.ok is ok
+
+
+def test_gradcheck_table_escapes_names_in_latex():
+    latex = gradcheck(lambda a_b, x1: a_b * x1, [2.0, 3.0]).table().to_latex()
+    assert r"$\partial f/\partial a\_b$ & 3 & 3" in latex
+    assert r"$\partial f/\partial x_{1}$ & 2 & 2" in latex

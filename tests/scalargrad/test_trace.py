@@ -230,3 +230,95 @@ def test_a_template_with_g_bar_places_the_adjoint_where_order_matters():
     assert labels.partial(y, 0) == "v̄3·v2ᵀ"
     assert labels.partial(y, 1) == "v1ᵀ·v̄3"
     assert str(forward_rows(y)[2]) == "v3 = v1 @ v2 = (1, 3) float64 [[1, 1, 1]]"
+
+
+# ---- LaTeX: a user's name is escaped, the lecture's own symbols are not ------------------
+
+LECTURE_FORWARD_LATEX = r"""\begin{tabular}{lll}
+\hline
+node & formula & value \\ \hline
+$v_{1}$ & $= x_{1}$ & $= 2$ \\
+$v_{2}$ & $= x_{2}$ & $= 5$ \\
+$v_{3}$ & $= \ln (v_{1})$ & $= 0.693$ \\
+$v_{4}$ & $= v_{1} \times  v_{2}$ & $= 10$ \\
+$v_{5}$ & $= \sin (v_{2})$ & $= -0.959$ \\
+$v_{6}$ & $= v_{3} + v_{4}$ & $= 10.693$ \\
+$v_{7}$ & $= v_{6} - v_{5}$ & $= 11.652$ \\
+\hline
+\end{tabular}"""
+
+
+def test_the_lecture_latex_keeps_its_subscripts():
+    y, _, _ = lecture_y()
+    assert forward_trace(y).to_latex() == LECTURE_FORWARD_LATEX
+
+
+@pytest.mark.parametrize(
+    "name, latex",
+    [
+        ("a_b_c", r"a\_b\_c"),  # not a double subscript
+        ("rate_%", r"rate\_\%"),  # % would comment out the rest of the row
+        ("{x}", r"\{x\}"),
+        ("p$#&", r"p\$\#\&"),
+        ("w^2", r"w\text{\textasciicircum}2"),
+        ("a~b\\c", r"a\text{\textasciitilde}b\backslash{}c"),
+    ],
+)
+def test_latex_escapes_special_characters_in_names(name, latex):
+    x = Value(2.0, name=name)
+    table = forward_trace(x * x).to_latex()
+    assert f"$v_{{1}}$ & $= {latex}$ & $= 2$ \\\\" in table.splitlines()
+    assert forward_trace(x * x).to_text().splitlines()[2].split()[2] == name  # text as typed
+
+
+def test_latex_escapes_names_in_the_tangent_trace():
+    from scalargrad.display.trace import tangent_trace
+
+    trace = tangent_trace(lambda a: a * a, [2.0], [1.0], names=["a_b"], output_name="y_%")
+    latex = trace.to_latex()
+    assert r"$v_{1} = a\_b = 2$ & $\dot{v}_{1} = \dot{a}\_b = 1$ \\" in latex
+    assert r"$y\_\% = v_{2} = 4$ & $\dot{y}\_\% = \dot{v}_{2} = 4$ \\" in latex
+    assert trace.table().rows[0] == ["v1 = a_b = 2", "v\u03071 = a\u0307_b = 1"]  # v̇1, ȧ_b
+
+
+def test_latex_plain_text_cells_escape_every_special_character():
+    table = Table("", ["a^b {c}", "~"], [["50% & $5 #1 x_y \\"]], math_columns=())
+    lines = table.to_latex().splitlines()
+    assert lines[2] == r"a\textasciicircum{}b \{c\} & \textasciitilde{} \\ \hline"
+    assert lines[3] == r"50\% \& \$5 \#1 x\_y \textbackslash{} \\"
+
+
+# ---- max and min at a tie: the local derivative shown is the share the engine used ------
+
+
+def test_a_tie_shows_the_half_that_max_and_min_send_each_operand():
+    x, y = Value(1.0, name="x"), Value(1.0, name="y")
+    rows = [str(row) for row in backward_rows(maximum(x, y))]
+    assert rows == ["v̄3 = 1", "v̄2 = v̄3·½ = 0.5", "v̄1 = v̄3·½ = 0.5"]
+    assert x.grad == y.grad == 0.5  # PyTorch's maximum splits a tie ḡ/2 each
+    a, b = Value(3.0), Value(3.0)
+    assert str(backward_rows(a.minimum(b) * 2)[-1]) == "v̄1 = v̄3·½ = 1"
+    assert r"\bar{v}_{3}\cdot \tfrac{1}{2}" in backward_trace(maximum(x, y)).to_latex()
+
+
+def test_without_a_tie_the_comparison_stays():
+    x, y = Value(2.0), Value(1.0)
+    rows = [str(row) for row in backward_rows(maximum(x, y))]
+    assert rows == ["v̄3 = 1", "v̄2 = v̄3·[v2 > v1] = 0", "v̄1 = v̄3·[v1 > v2] = 1"]
+
+
+def test_a_tie_in_the_tangent_trace_shows_the_mean_of_the_tangents():
+    from scalargrad.display.trace import tangent_trace
+
+    rows = tangent_trace(lambda x, y: maximum(x, y), [1.0, 1.0], [1.0, 0.0]).table().rows
+    assert rows[2] == ["v3 = max(v1, v2) = 1", "v̇3 = ½·v̇1 + ½·v̇2 = 0.5"]
+
+
+def test_arrays_that_tie_in_places_show_both_parts():
+    import vecgrad
+
+    x = vecgrad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = vecgrad.Tensor(np.array([1.0, 3.0]), requires_grad=True)
+    rows = [str(row) for row in backward_rows(x.maximum(y).sum())]
+    assert rows[-1] == "v̄1 = v̄3·([v1 > v2] + ½·[v1 = v2]) = (2,) float64 [0.5, 0]"
+    np.testing.assert_array_equal(x.grad, [0.5, 0.0])
