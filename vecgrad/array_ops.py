@@ -164,13 +164,18 @@ class Max(Op):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axis = normalize_axes("max", self.axis, x.shape)
-        if x.size == 0:
-            raise ValueError(f"max: the max of no elements (shape {x.shape}) is undefined")
-        top = np.max(x, axis=self.axis, keepdims=True)
+        self.axis = normalize_axes(self.name, self.axis, x.shape)
+        _check_not_empty(self.name, x.shape, self.axis)
+        top = self.extreme(x, self.axis)
         hit = np.equal(x, top)  # a comparison: plain bools, also for a Tensor
         self.share = (hit / np.sum(hit, axis=self.axis, keepdims=True)).astype(x.dtype)
         return top if self.keepdims else np.reshape(top, _reduced(x.shape, self.axis))
+
+    @staticmethod
+    def extreme(x, axis: tuple):
+        """The largest entries over ``axis``, kept as size-1 axes (x: an array, or a Tensor
+        when create_graph replays the op)."""
+        return x.max(axis=axis, keepdims=True)
 
     def backward(self, g):
         return (_routed(_spread(g, self.shape, self.axis, self.keepdims), self.share),)
@@ -179,7 +184,36 @@ class Max(Op):
         return np.sum(_routed(dx, self.share), axis=self.axis, keepdims=self.keepdims)
 
     def __repr__(self) -> str:
-        return f"Max(axis={self.axis!r}, keepdims={self.keepdims!r})"
+        return f"{type(self).__name__}(axis={self.axis!r}, keepdims={self.keepdims!r})"
+
+
+class Min(Max):
+    """out = min x over axis;  x̄ = ḡ to the smallest entry, split equally between ties;
+    ȯut = ẋ at the smallest entry (the mean over ties)
+
+    Max's rules with the smallest entry in place of the largest: exact for every dtype,
+    where −max(−x) wraps for unsigned ints and for the most negative int, and has no
+    meaning for bools.
+    """
+
+    __slots__ = ()
+    symbol, formula, local = "min", "min({0})", ("[{0} = min]",)
+
+    @staticmethod
+    def extreme(x, axis: tuple):
+        """The smallest entries over ``axis``, kept as size-1 axes."""
+        return x.min(axis=axis, keepdims=True)
+
+
+def _check_not_empty(op_name: str, shape: tuple, axes: tuple) -> None:
+    """Raise a ValueError when a reduced axis has no entries (the max of nothing is
+    undefined); other axes may be empty: (0, 3) → (0,) over axis 1, as PyTorch."""
+    empty = [a for a in axes if shape[a] == 0]
+    if empty:
+        raise ValueError(
+            f"{op_name}: the {op_name} of no elements is undefined (axis {empty[0]} of shape "
+            f"{shape} is empty)"
+        )
 
 
 # ---- shapes -----------------------------------------------------------------------

@@ -267,7 +267,7 @@ class Tensor(NumpyDispatch):
 
     @accepts_dim(indices="argmin")
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        """The smallest entry over ``axis``: min x = −max(−x), so ties share ḡ as in max.
+        """The smallest entry over ``axis`` (a reduction, as ``numpy.min``); ties share ḡ.
 
         The elementwise minimum of two tensors is ``vecgrad.minimum(a, b)``.
         """
@@ -277,7 +277,7 @@ class Tensor(NumpyDispatch):
                 f"{type(axis).__name__}; the elementwise minimum of two tensors is "
                 "vecgrad.minimum(a, b)"
             )
-        return -((-self).max(axis, keepdims))
+        return apply_op(array_ops.Min(axis, keepdims), self)
 
     def reshape(self, *shape) -> Tensor:
         """The same entries in a new shape (one entry may be −1), as ``numpy.reshape``."""
@@ -522,11 +522,13 @@ class Tensor(NumpyDispatch):
         return self._arg("argmin", dim, keepdim)
 
     def _arg(self, where: str, dim, keepdim: bool) -> Tensor:
-        if self.data.size == 0:
-            raise ValueError(f"{where}: the tensor is empty (shape {self.shape})")
         axis = None if dim is None else normalize_axes(where, dim, self.shape)
         if axis is not None and len(axis) != 1:
             raise TypeError(f"{where}: dim must be one int or None, got {dim!r}")
+        if axis is None and self.data.size == 0:
+            raise ValueError(f"{where}: the tensor is empty (shape {self.shape})")
+        if axis is not None and self.shape[axis[0]] == 0:  # (0, 3) along 1 is fine: (0,)
+            raise ValueError(f"{where}: axis {axis[0]} of shape {self.shape} is empty")
         found = getattr(np, where)(self.data, axis=None if axis is None else axis[0])
         if keepdim:
             found = np.reshape(
@@ -549,13 +551,30 @@ class Tensor(NumpyDispatch):
         numpy's ``var`` divides by n (``ddof=0``). So that neither meaning is taken
         silently, numpy's spelling (``axis=``, ``keepdims=``) needs ``ddof=`` too.
         """
-        return self._variance("var", dim, correction, keepdim, numpy_names)
+        centered, axes, keepdim, dof = self._deviations(
+            "var", dim, correction, keepdim, numpy_names
+        )
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) / dof
 
     def std(self, dim=None, *, correction=None, keepdim: bool = False, **numpy_names) -> Tensor:
-        """The standard deviation √var over ``dim`` (``correction=1`` by default, as PyTorch)."""
-        return self._variance("std", dim, correction, keepdim, numpy_names) ** 0.5
+        """The standard deviation √var over ``dim`` (``correction=1`` by default, as PyTorch).
 
-    def _variance(self, where, dim, correction, keepdim, numpy_names) -> Tensor:
+        Computed as m·‖(x − x̄)/m‖ / √(n − correction) with m = max |x − x̄|, so that no
+        square under- or overflows (1e-30² is 0 in float32) unless the answer does; the
+        gradient (x − x̄)/((n − correction)·std) is 0 where all entries are equal (as PyTorch).
+        """
+        centered, axes, keepdim, dof = self._deviations(
+            "std", dim, correction, keepdim, numpy_names
+        )
+        # The value does not depend on m, so m is a constant (no gradient); 1 where all
+        # deviations are 0. The norm's gradient is 0 at 0, where √ has an infinite slope.
+        m = np.max(np.abs(centered.data), axis=axes, keepdims=True)
+        m = np.where(m > 0, m, 1).astype(centered.dtype)
+        norm = (centered / m).norm(dim=axes, keepdim=keepdim)
+        return norm / math.sqrt(dof) * np.reshape(m, norm.shape)
+
+    def _deviations(self, where, dim, correction, keepdim, numpy_names) -> tuple:
+        """var's and std's arguments checked: (x − x̄, axes, keepdim, n − correction)."""
         unknown = set(numpy_names) - {"axis", "keepdims", "ddof"}
         if unknown:
             raise TypeError(f"{where}: unexpected argument {sorted(unknown)[0]!r}")
@@ -581,8 +600,7 @@ class Tensor(NumpyDispatch):
                 f"{where}: {n} entries with correction={correction} leave {n - correction} "
                 "degrees of freedom; it needs at least 1"
             )
-        centered = self - self.mean(axis=axes, keepdims=True)
-        return (centered * centered).sum(axis=axes, keepdims=keepdim) / (n - correction)
+        return self - self.mean(axis=axes, keepdims=True), axes, keepdim, n - correction
 
     def norm(self, p="fro", dim=None, keepdim: bool = False) -> Tensor:
         """The p-norm over ``dim`` (all entries when None), as PyTorch's ``t.norm``.
