@@ -82,7 +82,8 @@ def window(
     """Return the `Window` of an op's arguments (ints or pairs), or a ValueError naming them.
 
     With ``ceil_mode`` (pooling) the image ``size`` is needed: the bottom/right padding
-    grows so that a last, partial window still counts, as in PyTorch.
+    grows so that a last, partial window still counts, as in PyTorch: it may overhang the
+    padded image by less than the stride, and must start before the bottom/right padding.
     """
     kernel = _pair(op_name, "kernel_size", kernel_size, minimum=1)
     stride = _pair(op_name, "stride", stride, minimum=1)
@@ -92,11 +93,13 @@ def window(
     if ceil_mode and size is not None:
         extra = []
         for n, p, k, d, s in zip(size, pad, kernel, dilation, stride):
-            span = n + 2 * p - (d * (k - 1) + 1)
-            out = -(-span // s) + 1 if span >= 0 else 1  # ⌈span/s⌉ + 1
+            span = n + 2 * p - (d * (k - 1) + 1)  # < 0: the kernel is larger than the input
+            out = -(-span // s) + 1  # ⌈span/s⌉ + 1 windows, none when span ≤ −s
             if (out - 1) * s >= n + p:  # PyTorch: the last window must start inside the image
                 out -= 1
-            extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)))
+            # No window at all: no extra padding, so check_image reports the kernel larger
+            # than the padded input (PyTorch: "Output size is too small")
+            extra.append(max(0, (out - 1) * s - span) if out >= 1 else 0)
         padding = ((pad[0], pad[0] + extra[0]), (pad[1], pad[1] + extra[1]))
     return Window(kernel, stride, padding, dilation)
 

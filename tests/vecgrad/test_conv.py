@@ -8,6 +8,7 @@ double backward. Errors name the op and the shapes.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -307,6 +308,30 @@ def test_a_kernel_as_large_as_the_input_and_a_1x1_kernel():
     np.testing.assert_allclose(pointwise, np.einsum("oc,nchw->nohw", W[:, :, 0, 0], x))
 
 
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+def test_ceil_mode_fits_a_window_exactly_where_torch_does(pool):
+    # ceil_mode lets the last window overhang by less than the stride; a kernel larger than
+    # the padded input by the stride or more fits none: torch's "Output size is too small"
+    torch = pytest.importorskip("torch")
+    dilations = (1, 2) if pool == "max_pool2d" else (1,)
+    for n, k, s, d in itertools.product(range(1, 6), range(1, 6), range(1, 4), dilations):
+        for p in range(k // 2 + 1):
+            x = np.arange(float(n * (n + 1))).reshape(1, 1, n, n + 1)
+            kw = dict(stride=s, padding=p, ceil_mode=True)
+            if d != 1:
+                kw["dilation"] = d
+            # values only: torch's max_pool2d backward can abort the process (double free)
+            # here, e.g. input 1×2, kernel 2, stride 2, padding 1, dilation 2
+            try:
+                expected = getattr(torch.nn.functional, pool)(torch.tensor(x), k, **kw).numpy()
+            except RuntimeError as error:
+                assert "Output size is too small" in str(error)
+                with pytest.raises(ValueError, match=f"{pool}: the kernel .* is larger than"):
+                    getattr(F, pool)(Tensor(x), k, **kw)
+                continue
+            np.testing.assert_allclose(getattr(F, pool)(Tensor(x), k, **kw).data, expected)
+
+
 def test_only_the_inputs_that_need_a_gradient_get_one():
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((1, 2, 4, 4)))
@@ -599,6 +624,16 @@ def _x(*shape):
             lambda: F.max_pool2d(_x(1, 1, 2, 2), 3),
             ValueError,
             r"max_pool2d: the kernel 3×3 is larger than the padded input 2×2",
+        ),
+        (
+            lambda: F.max_pool2d(_x(1, 1, 2, 3), 3, stride=1, ceil_mode=True),
+            ValueError,
+            r"max_pool2d: the kernel 3×3 is larger than the padded input 2×3",
+        ),
+        (
+            lambda: F.avg_pool2d(_x(1, 1, 4, 2), (2, 5), stride=1, padding=(0, 1), ceil_mode=True),
+            ValueError,
+            r"avg_pool2d: the kernel 2×5 is larger than the padded input 4×4",
         ),
         (
             lambda: F.max_pool2d(_x(1, 1, 6, 6), 2, padding=2),
