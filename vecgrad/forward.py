@@ -204,6 +204,10 @@ class Dual(NumpyDispatch):
         """The largest entry over ``axis`` (a reduction); ties share the tangent equally."""
         return apply_op(array_ops.Max(axis, keepdims), self)
 
+    def min(self, axis=None, keepdims: bool = False) -> Dual:
+        """The smallest entry over ``axis`` (a reduction); ties share the tangent equally."""
+        return apply_op(array_ops.Min(axis, keepdims), self)
+
     def reshape(self, *shape) -> Dual:
         """The same entries in a new shape (one entry may be −1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

@@ -65,6 +65,8 @@ _FUNCTIONS = {
     np.mean: _reduction("mean"),
     np.max: _reduction("max"),
     np.amax: _reduction("max"),
+    np.min: _reduction("min"),
+    np.amin: _reduction("min"),
     np.reshape: lambda a, shape=None, **kw: a.reshape(shape),
     np.transpose: lambda a, axes=None: a.transpose(axes),
     np.swapaxes: lambda a, axis1, axis2: a.swapaxes(axis1, axis2),

@@ -217,3 +217,19 @@ def test_std_keeps_its_values_and_second_derivatives_on_ordinary_input():
         np.testing.assert_allclose(Tensor(data).std(**kwargs).data, t.std(**kwargs).detach())
         np.testing.assert_allclose(first.data, tg.detach().numpy(), rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_min_over_duals_and_through_numpy_is_the_min_op():
+    """Forward mode: the tangent of min x is ẋ at the smallest entry (the mean over ties);
+    np.min of a Tensor or a Dual is its min, as np.max is its max."""
+    from vecgrad.forward import Dual
+
+    x = np.array([[3.0, 1.0, 1.0], [2.0, 5.0, 4.0]])
+    tangent = np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])
+    out = Dual(x, tangent).min(axis=1)
+    np.testing.assert_array_equal(out.value, [1.0, 2.0])
+    np.testing.assert_array_equal(out.tangent, [3.0, 8.0])  # the tie shares: (2 + 4)/2
+    np.testing.assert_array_equal(np.min(Dual(x, tangent), axis=1).tangent, out.tangent)
+    t = Tensor(x, requires_grad=True)
+    np.min(t, axis=0).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
