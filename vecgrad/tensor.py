@@ -998,9 +998,13 @@ def _operand(value, like: Tensor, where: str) -> Tensor:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{where}: expected a number, array or Tensor, got the bool {value!r}")
     if isinstance(value, (int, float)):
-        # A Python number adapts to the tensor (numpy's rule): 2.5 * float32 stays float32.
+        # A Python number adapts to the tensor (numpy's rule): 2.5 * float32 stays float32;
+        # so does a numpy float64 scalar (np.sqrt(2.0)), as PyTorch takes it (numpy 2 would
+        # make the result float64).
         if math.isnan(value):
             raise ValueError(f"{where}: got NaN, which has no derivative to follow")
+        if isinstance(value, float):
+            value = float(value)
         dtype = np.result_type(like.data, value)
         with np.errstate(over="ignore"):
             data = np.asarray(value, dtype=dtype)

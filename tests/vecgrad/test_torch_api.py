@@ -589,3 +589,20 @@ def test_version_comes_from_the_package_metadata_in_both_packages():
 def test_transpose_errors_name_transpose():
     with pytest.raises(ValueError, match=r"transpose: axis 1 is out of range for shape \(3,\)"):
         Tensor(np.ones(3)).transpose(0, 1)
+
+
+def test_a_numpy_float_scalar_keeps_a_float32_tensor_float32_as_in_pytorch():
+    """np.sqrt(2.0) is a numpy float64 scalar: numpy 2 would make x·√2 float64 (and the next
+    float32 layer refuse it); PyTorch, like a Python float, keeps the tensor's float32."""
+    torch = pytest.importorskip("torch")
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    for ours, theirs in (
+        (x * np.sqrt(2.0), torch.ones(3) * np.sqrt(2.0)),
+        (np.float64(0.5) - x, np.float64(0.5) - torch.ones(3)),
+        (x / np.float64(4.0), torch.ones(3) / np.float64(4.0)),
+    ):
+        assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    (x * np.sqrt(2.0)).sum().backward()
+    assert x.grad.dtype == np.float32
+    assert (Tensor(np.ones(2)) * np.float32(2.0)).dtype == np.float64  # float64 stays float64
