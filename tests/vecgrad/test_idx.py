@@ -8,6 +8,7 @@ import gzip
 import io
 import struct
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +249,51 @@ def test_a_huge_promise_with_little_data_is_truncated_not_a_memory_error(tmp_pat
         with pytest.raises(IDXFormatError, match="truncated data.*found 10") as info:
             read_idx(path)
         assert str(path) in str(info.value)
+
+
+def forged_bomb(tmp_path: Path, images: int, inflated_mib: int) -> Path:
+    """A .gz whose header promises ``images`` 28×28 images and which inflates to ~``inflated_mib``
+    MiB of zeros (compressed about 1000:1)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    parts = [compressor.compress(struct.pack(">BBBBIII", 0, 0, 0x08, 3, images, 28, 28))]
+    zeros = bytes(1 << 20)
+    parts += [compressor.compress(zeros) for _ in range(inflated_mib)]
+    parts.append(compressor.flush())
+    return write(tmp_path, b"".join(parts), "train-images-idx3-ubyte.gz")
+
+
+def test_a_bomb_promising_a_billion_images_costs_little_memory_and_time(tmp_path):
+    # QA's bomb: 10⁹ images (784 GB) promised by a file that inflates to 256 MiB. The
+    # reader kept every inflated byte and then joined them (2× the stream) before
+    # saying "truncated"; a 64 KiB file cannot hold more than 1032× its size.
+    path = forged_bomb(tmp_path, 10**9, inflated_mib=256)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXFormatError, match="truncated data") as info:
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert str(path) in message and "corrupt or forged" in message and "\n" not in message
+    assert peak < 8 << 20, f"{peak / 2**20:.0f} MiB allocated to refuse a forged header"
+    # and it stopped counting after 16 MiB of the 256 it could inflate to
+    assert "more than 16777216 (stopped there)" in message
+
+
+def test_a_plausible_promise_is_read_into_one_array_of_its_size(tmp_path):
+    # 5000 images (3.9 MB) promised, 64 MiB inflated: the array of the promised size is
+    # all that is held, and reading stops one byte past it.
+    path = forged_bomb(tmp_path, 5000, inflated_mib=64)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXFormatError, match="trailing byte.*stream goes on"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5000 * 784 + (4 << 20), f"{peak / 2**20:.0f} MiB for a 3.7 MiB promise"
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -35,6 +35,10 @@ IDX_DTYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20  # bytes per read
 MAX_DIMENSIONS = 32  # numpy 1.x's limit (2.x allows 64); an IDX header may say 255
+# Deflate's best: a 258-byte match costs at least two bits (length and distance codes), so
+# n compressed bytes never inflate to more than 1032·n. A header promising more is a lie.
+MAX_DEFLATE_RATIO = 1032
+_COUNTED = 1 << 24  # bytes of a header's broken promise decompressed to report what is there
 
 
 class IDXFormatError(ValueError):
@@ -47,9 +51,11 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
     Gzip is detected by its magic bytes (1f 8b), not by the file name. The array has
     the file's shape and type, in native byte order, and is writable. Pass ``ndim``
     to also require that many dimensions (3 for images, 1 for labels).
-    The header is read first and no more than the size it promises (plus one byte, to
-    notice a longer file) is read or decompressed: a gzip bomb costs what its header
-    declares, not what it inflates to.
+    The header is read first and checked against the file's size (a gzip file of n bytes
+    inflates to at most 1032·n); then the data is decompressed into an array of the
+    promised size, and one byte more is read to notice a longer stream. So a gzip bomb
+    costs at most what its header declares, never what it inflates to, and a header
+    promising more than the file could hold is refused before anything is decompressed.
     Raises `IDXFormatError` for a bad magic number, an unknown type code, a wrong
     dimension count, a truncated or over-long file, an empty file or a broken gzip stream.
     """
@@ -58,8 +64,9 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         if raw.read(2) == _GZIP_MAGIC:
             raw.seek(0)
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                compressed = os.fstat(raw.fileno()).st_size
                 try:
-                    return _read_stream(stream, str(path), ndim, size=None, gzipped=True)
+                    return _read_stream(stream, str(path), ndim, size=None, compressed=compressed)
                 except IDXFormatError:
                     # Corrupt deflate data can inflate to a garbage header before the CRC
                     # at the end is checked: read on a little (bounded) to name the real fault.
@@ -81,12 +88,14 @@ def parse_idx(raw: bytes, source: str = "<bytes>", ndim: int | None = None) -> n
 
 
 def _read_stream(
-    stream, source: str, ndim: int | None, size: int | None, gzipped: bool = False
+    stream, source: str, ndim: int | None, size: int | None, compressed: int | None = None
 ) -> np.ndarray:
     """Read one IDX array from the binary ``stream``: the header, then exactly its data.
 
-    ``size`` is the stream's length when known (a plain file), None for a gzip stream.
+    ``size`` is the stream's length when known (a plain file), None for a gzip stream;
+    ``compressed`` is then the gzip file's size, which bounds what the stream can hold.
     """
+    gzipped = compressed is not None
 
     def read(n: int) -> bytes:
         try:
@@ -155,23 +164,69 @@ def _read_stream(
             f"of {dtype.name} needs {expected} bytes after the {header}-byte header, "
             f"found {actual}"
         )
-    body = read(expected + 1)  # one byte more than promised: is the stream longer?
-    if len(body) < expected:
+    if gzipped and header + expected > compressed * MAX_DEFLATE_RATIO:
+        # The file cannot hold what the header promises. Count what it holds, a chunk at a
+        # time (memory stays one chunk), and at most _COUNTED bytes (time stays short).
+        found = _count(stream, source, _COUNTED)
+        found_text = f"{found}" if found <= _COUNTED else f"more than {_COUNTED} (stopped there)"
         raise IDXFormatError(
             f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} "
-            f"bytes after the {header}-byte header, found {len(body)}"
+            f"bytes after the {header}-byte header, found {found_text}; a {compressed}-byte "
+            f"gzip file inflates to at most {MAX_DEFLATE_RATIO}× its size: the header is "
+            "corrupt or forged"
         )
-    if len(body) > expected:
+    try:
+        # Filled as the stream is read, never more: the bytes are not kept twice.
+        buffer = np.empty(expected, dtype=np.uint8)
+    except MemoryError:
+        raise IDXFormatError(
+            f"{source}: shape {shape} of {dtype.name} needs {expected:,} bytes of memory, "
+            "more than is available"
+        ) from None
+    filled = _read_into(stream, memoryview(buffer), source)
+    if filled < expected:
+        raise IDXFormatError(
+            f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} "
+            f"bytes after the {header}-byte header, found {filled}"
+        )
+    if read(1):  # one byte more than promised: the stream is longer
         raise IDXFormatError(
             f"{source}: trailing byte(s) after the data: shape {shape} of {dtype.name} "
             f"needs {expected} bytes after the {header}-byte header, and the "
             f"{'decompressed ' if gzipped else ''}stream goes on (decompression stopped "
             "there)"
         )
-    # astype copies into native byte order; the copy is also writable (frombuffer's
-    # view of immutable bytes is not).
-    data = np.frombuffer(body, dtype=dtype, count=expected // dtype.itemsize)
-    return data.astype(dtype.newbyteorder("=")).reshape(shape)
+    data = buffer.view(dtype)
+    if not dtype.isnative:  # swap in place into native byte order: no second copy
+        data = data.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return data.reshape(shape)
+
+
+def _count(stream, source: str, limit: int) -> int:
+    """Return the number of bytes left in ``stream`` (read and dropped a chunk at a time),
+    or a number above ``limit`` once more than ``limit`` have been read."""
+    total = 0
+    try:
+        while total <= limit and (chunk := stream.read(_CHUNK)):
+            total += len(chunk)
+    except (OSError, EOFError, zlib.error) as error:
+        raise IDXFormatError(f"{source}: broken gzip stream ({error})") from None
+    return total
+
+
+def _read_into(stream, view: memoryview, source: str) -> int:
+    """Fill ``view`` from ``stream`` in chunks; return the bytes read (fewer only at its end)."""
+    filled = 0
+    try:
+        while filled < len(view):
+            n = stream.readinto(view[filled : filled + _CHUNK])
+            if not n:
+                break
+            filled += n
+    except (OSError, EOFError, zlib.error) as error:
+        # EOFError: the gzip stream stops early (a truncated download).
+        raise IDXFormatError(f"{source}: broken gzip stream ({error})") from None
+    return filled
 
 
 def _read_at_most(stream, n: int) -> bytes:
