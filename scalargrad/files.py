@@ -69,10 +69,10 @@ def atomic_write(
         temp.unlink(missing_ok=True)
         raise
     if durable:
-        _fsync_directory(path.parent)  # the rename itself survives a power loss
+        fsync_directory(path.parent)  # the rename itself survives a power loss
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     """Flush a directory's entries to disk (POSIX; Windows cannot open a directory)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -86,4 +86,4 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "fsync_directory"]

@@ -160,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             args.parser.error(f"--threads must be at least 1, got {args.threads}")
         set_threads(args.threads)
-        return args.run(args, args.parser)
+        try:
+            return args.run(args, args.parser)
+        except KeyboardInterrupt:  # Ctrl-C where a command has no word of its own: one line
+            print(f"\n{args.parser.prog}: interrupted", file=sys.stderr)
+            return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

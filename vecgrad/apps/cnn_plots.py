@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from scalargrad.files import atomic_write
+
 from .. import nn
 from ..grad_mode import no_grad
 from ..tensor import Tensor
@@ -160,8 +162,10 @@ def write_cnn_plots(
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG, atomically (no truncated file if the process dies)."""
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    with atomic_write(path) as file:
+        fig.savefig(file, format="png", dpi=100, bbox_inches="tight")
     return path
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,11 +283,16 @@ def load_idx_dataset(
         raise ValueError(f"{spec.title}: splits must be 'train' and/or 'test', got {splits!r}")
     wanted = [name for split in splits for name in pairs[split]]
     paths = _locate(spec, root, download, mirrors, progress, timeout, wanted)
+    cache = cache_dir(spec.name) if root is None else None
+
+    def read(path: Path, ndim: int) -> np.ndarray:
+        return _read_or_refetch(spec, path, ndim, cache, download, mirrors, progress, timeout)
+
     loaded = []
     for split in splits:
         images_path, labels_path = (paths[name] for name in pairs[split])
-        images = read_idx(images_path, ndim=3)
-        labels = read_idx(labels_path, ndim=1)
+        images = read(images_path, 3)
+        labels = read(labels_path, 1)
         _check_split(spec, images, labels, images_path, labels_path)
         _check_identity(spec, images_path, images)
         _check_identity(spec, labels_path, labels)
@@ -296,6 +302,45 @@ def load_idx_dataset(
             images = images.astype(np.float32) / np.float32(255)
         loaded.append((images, labels.astype(np.int64)))
     return tuple(loaded)
+
+
+def _read_or_refetch(spec, path, ndim, cache, allow_download, mirrors, progress, timeout):
+    """Return ``read_idx(path, ndim)``; a damaged download in the cache is fetched again.
+
+    A file that fails to read and whose SHA-256 is not the published one is a damaged
+    copy (a download cut short by a full disk, a copy by hand): in the cache, with
+    downloads allowed, it is replaced from the mirrors and read again; elsewhere the
+    error says so and what to do. A file that reads well is never hashed: a subset or
+    your own data in the cache stays yours.
+    """
+    try:
+        return read_idx(path, ndim=ndim)
+    except IDXFormatError as error:
+        name, published = path.name, spec.files.get(path.name)
+        if published is None or sha256_of(path) == published:
+            raise  # not a download, or the published file itself: the message says it all
+        in_cache = cache is not None and path.parent == cache
+        if not (in_cache and allow_download):
+            where = "downloaded into the cache" if in_cache else "published"
+            raise IDXFormatError(
+                f"{error}; its SHA-256 is not that of the {where} {spec.title} file: a "
+                "damaged copy: delete it and download it again"
+            ) from None
+    print(
+        f"{path}: damaged (its SHA-256 is not the published file's); downloading it again",
+        file=sys.stderr,
+    )
+    path.unlink()
+    download_file(
+        name,
+        published,
+        mirrors if mirrors is not None else spec.mirrors,
+        cache,
+        size=spec.sizes.get(name),
+        timeout=timeout,
+        progress=progress,
+    )
+    return read_idx(path, ndim=ndim)
 
 
 def _find(directory: Path, name: str) -> Path | None:

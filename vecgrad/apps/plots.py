@@ -1,8 +1,8 @@
 """Pictures of a training run: curves, confusion matrix, mistakes, first-layer weights.
 
-Each function draws one PNG and returns its path. They use matplotlib's object API on a
-fresh ``Figure`` (Agg, no pyplot), so no window opens and no figure stays alive after a
-call: safe in scripts, tests and a long sweep.
+Each function draws one PNG (written atomically) and returns its path. They use
+matplotlib's object API on a fresh ``Figure`` (Agg, no pyplot), so no window opens and no
+figure stays alive after a call: safe in scripts, tests and a long sweep.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from scalargrad.files import atomic_write
 
 
 def plot_loss(history: Sequence[dict], path: Path) -> Path:
@@ -211,9 +213,11 @@ def _as_square(row: np.ndarray) -> np.ndarray:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as a PNG (the figures lay themselves out: one draw, no bbox pass)."""
+    """Write ``fig`` as a PNG, atomically: a kill mid-write leaves no truncated file (see
+    `scalargrad.files.atomic_write`). The figures lay themselves out: no bbox pass."""
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    with atomic_write(path) as file:
+        fig.savefig(file, format="png", dpi=100)
     return path
 
 

@@ -27,6 +27,7 @@ from .train_mnist import (
     DATASETS,
     ModelFileError,
     check_output_dir,
+    cli_wording,
     data_error_message,
     load_model,
 )
@@ -61,6 +62,12 @@ def load_image(path: str | Path, shape: tuple[int, int] = (28, 28)) -> tuple[np.
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit or float grey
         # convert("L") would clip at 255: scale the image's own range to 0..255 instead.
         values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():
+            bad = int((~np.isfinite(values)).sum())
+            raise ImageError(
+                f"{path}: {bad} of its {values.size} pixels are NaN or infinite; an image's "
+                "pixels must be numbers"
+            )
         low, high = float(values.min()), float(values.max())
         values = (values - low) / (high - low or 1.0) * 255
         notes.append(f"scaled {image.mode} values {low:g}..{high:g} to 0..255")
@@ -144,13 +151,15 @@ def run_predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         model, spec = load_model(args.model)
     except ModelFileError as error:
         parser.error(str(error))
-    names = spec["classes"]
+    names = spec["classes"]  # load_model checked: one name per output
     shape = tuple(spec.get("input_shape", (28, 28)))
     if len(shape) != 2:
         parser.error(f"{args.model}: the model reads inputs of shape {shape}, not images")
     if args.plot is not None:
         if args.plot.suffix.lower() != ".png":
             parser.error(f"--plot {args.plot}: the file name must end in .png")
+        if args.plot.is_dir():
+            parser.error(f"--plot {args.plot}: is a directory; give the PNG file to write")
         try:
             check_output_dir(args.plot.parent, "--plot's directory")
         except ValueError as error:
@@ -220,7 +229,7 @@ def _test_set(args, parser, spec) -> tuple[np.ndarray, np.ndarray]:
     except (ValueError, FileNotFoundError) as error:
         parser.error(data_error_message(error, config))
     except DownloadError as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+        parser.exit(2, f"{parser.prog}: error: {cli_wording(str(error))}\n")
     return test
 
 

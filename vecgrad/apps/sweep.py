@@ -47,13 +47,16 @@ from .train_mnist import (
     Config,
     Split,
     add_train_arguments,
+    check_output_names,
     config_from_flags,
     load_data,
+    publish,
     train,
     validate,
 )
 
 ATTEMPTS = 2  # a failed run is retried once
+SWEEP_OUTPUTS = ("l2_sweep.png", "table.md")  # what --out receives besides the results file
 FAIL_ENV = "VECGRAD_SWEEP_FAIL"  # testing aid, see `parse_fail_hook`
 FAIL_MODES = ("once", "always", "crash")
 ONE_BLAS_THREAD = {
@@ -568,16 +571,17 @@ def run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
 
 
 def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser | None) -> int:
-    config = config_from_flags(
-        args,
-        data_dir=args.data_dir.resolve() if args.data_dir else None,  # workers may have other cwd
-        l2=0.0,  # each run sets its own λ
-        out=None,
-        progress=False,
-    )
     results = args.results or args.out / "results.jsonl"
     try:
+        config = config_from_flags(
+            args,
+            data_dir=args.data_dir.resolve() if args.data_dir else None,  # workers' cwd differs
+            l2=0.0,  # each run sets its own λ
+            out=None,
+            progress=False,
+        )
         validate_sweep(config, args.l2, args.runs)
+        check_output_names(args.out, SWEEP_OUTPUTS)  # a directory named table.md: say so now
         if args.workers is not None and args.workers < 1:
             raise SweepError(f"sweep: --workers must be at least 1, got {args.workers}")
         fail = parse_fail_hook(os.environ.get(FAIL_ENV))
@@ -626,12 +630,19 @@ def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser | None)
     rows = summarize(report.records, args.l2)
     course = config.dataset == "mnist" and config.model == "mlp"  # the course's numbers: its MLP
     table = markdown_table(rows, config.dataset, course)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table_path = args.out / "table.md"
-    with atomic_write(table_path, "w") as file:
-        file.write(f"{describe(plan, data)}\n\n{table}")
     (X_train, _), _ = data
-    plot_path = plot_sweep(rows, args.out / "l2_sweep.png", config.dataset, len(X_train), course)
+
+    def write(folder: Path) -> list[Path]:
+        with atomic_write(folder / "table.md", "w") as file:
+            file.write(f"{describe(plan, data)}\n\n{table}")
+        n = len(X_train)
+        return [
+            folder / "table.md",
+            plot_sweep(rows, folder / "l2_sweep.png", config.dataset, n, course),
+        ]
+
+    # The table and its plot replace the last ones together (see train_mnist.publish).
+    table_path, plot_path = publish(args.out, write, SWEEP_OUTPUTS)
     print(f"\n{table}\nwrote {table_path}\nwrote {plot_path}\nresults: {results}", flush=True)
     if report.failures:
         print(f"runs that failed twice: {len(report.failures)}", file=sys.stderr)

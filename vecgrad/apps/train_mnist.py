@@ -18,8 +18,12 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from scalargrad.files import atomic_write
+from scalargrad.files import atomic_write, fsync_directory
 
 from .. import nn, optim
 from ..functional import cross_entropy, l2_penalty
@@ -102,7 +106,8 @@ class Result:
     def metrics(self) -> dict:
         """Return the JSON-ready summary written to metrics.json."""
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}
-        config["hidden"] = list(self.config.hidden)
+        # LeNet's layers are fixed: the MLP's hidden sizes do not describe it (null).
+        config["hidden"] = list(self.config.hidden) if self.config.model == "mlp" else None
         seconds = [h["seconds"] for h in self.history]
         return {
             "config": config,
@@ -130,6 +135,15 @@ def validate(config: Config) -> None:
     bad = [size for size in config.hidden if size < 1]
     if bad:
         raise ValueError(f"hidden layer sizes must be positive, got {bad[0]} in {config.hidden}")
+    if config.model != "mlp" and tuple(config.hidden) != Config.hidden:
+        raise ValueError(
+            f"hidden layer sizes {list(config.hidden)} are an MLP setting; the {config.model} "
+            "model's layers are fixed (leave the hidden sizes out)"
+        )
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int | np.integer):
+        raise ValueError(f"the seed must be an integer, got {config.seed!r}")
+    if config.seed < 0:
+        raise ValueError(f"the seed must be ≥ 0 (numpy's SeedSequence), got {config.seed}")
     for name in ("epochs", "batch_size"):
         if getattr(config, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
@@ -240,15 +254,16 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
         raise ModelFileError(f"model file {str(path)!r} {what}")
-    import zipfile
-
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a model file (an .npz is a zip archive; this is not)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"{path}: not a model file ({error})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        # BadZipFile: a damaged member (a flipped byte fails its CRC-32)
+        raise ModelFileError(f"{path}: not a model file, or a damaged one ({error})") from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: an array in the file is too large to load") from None
     if SPEC_KEY not in arrays:
         raise ModelFileError(
             f"{path}: no architecture record ({SPEC_KEY}): only weights, as Module.save "
@@ -265,6 +280,11 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
         model = model_from_spec(spec)
     except (ValueError, KeyError, TypeError) as error:
         raise ModelFileError(f"{path}: cannot build the recorded model: {error}") from None
+    except MemoryError:
+        raise ModelFileError(
+            f"{path}: the recorded {spec.get('kind')} model {_short(spec.get('sizes', ''))} is "
+            "too large to build"
+        ) from None
     try:
         model.load_state_dict(arrays)
     except (ValueError, KeyError, TypeError) as error:
@@ -273,7 +293,76 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
             f"{spec.get('sizes', '')}: {error}".replace("\n", " ")
         ) from None
     model.eval()
+    _check_usable(path, model, spec, arrays)
     return model, spec
+
+
+def _check_usable(path: Path, model: nn.Module, spec: dict, arrays: dict) -> None:
+    """Raise `ModelFileError` unless the model's weights are numbers and its record says
+    how to use it: one class name per output, and an input shape the model reads."""
+    for name, array in arrays.items():
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise ModelFileError(
+                f"{path}: the weights {name} hold NaN or infinity (saved from a diverged run?)"
+            )
+    classes = spec.get("classes")
+    if classes is None:
+        raise ModelFileError(f"{path}: the record has no 'classes' (the name of each output)")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise ModelFileError(
+            f"{path}: the record's 'classes' must list the class names, got {_short(classes)}"
+        )
+    shape = spec.get("input_shape", [28, 28])
+    if not (isinstance(shape, list) and shape and models._positive_ints(shape)):
+        raise ModelFileError(
+            f"{path}: the record's 'input_shape' must list positive sizes, got {_short(shape)}"
+        )
+    try:
+        with no_grad():
+            probe = np.zeros((1, *shape), dtype=np.float32)
+            if spec["kind"] in models.KINDS:  # a plugged-in kind reads the image as it is
+                probe = models.as_input(spec, probe)
+            outputs = model(Tensor(probe)).data.shape
+    except (ValueError, ArithmeticError, MemoryError) as error:
+        raise ModelFileError(
+            f"{path}: the model cannot read inputs of the recorded shape {shape}: "
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        ) from None
+    if outputs != (1, len(classes)):
+        raise ModelFileError(
+            f"{path}: the model has {outputs[-1]} outputs but the record names "
+            f"{len(classes)} classes"
+        )
+
+
+def _short(value, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training whose numbers left the floats (an overflow, a NaN): the step is too large.
+
+    ``result`` holds what was trained before: its ``history`` has the finished epochs.
+    """
+
+    def __init__(self, message: str, result: Result | None = None):
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):  # across processes (a sweep's workers): the message only
+        return (type(self), self.args)
+
+
+def _diverged(config: Config, epoch: int, step: int, reason: str, result: Result):
+    """Return the `TrainingDiverged` for a failure at ``epoch``, batch ``step`` (1-based)."""
+    smaller = f"a smaller learning rate than {config.lr:g}"
+    if config.l2:
+        smaller += f" or a smaller L2 weight λ than {config.l2:g}"
+    return TrainingDiverged(
+        f"training diverged at epoch {epoch}, batch {step}: {reason}; try {smaller}", result
+    )
 
 
 def make_optimizer(config: Config, params: list[Tensor]) -> optim.Optimizer:
@@ -333,20 +422,21 @@ def train(
             leave=False,
             disable=not config.progress,
         )
-        for step, (X, y) in enumerate(batches):
-            logits = model(Tensor(models.as_input(spec, X)))  # 1. forward
-            data_loss = cross_entropy(logits, y)  # 2. loss
-            loss = data_loss + config.l2 * l2_penalty(weights) if config.l2 else data_loss
-            optimizer.zero_grad()  # 3. zero_grad
-            loss.backward()  # 4. backward
-            optimizer.step()  # 5. step
+        for step, (X, y) in enumerate(batches, start=1):
+            try:
+                logits = model(Tensor(models.as_input(spec, X)))  # 1. forward
+                data_loss = cross_entropy(logits, y)  # 2. loss
+                loss = data_loss + config.l2 * l2_penalty(weights) if config.l2 else data_loss
+                optimizer.zero_grad()  # 3. zero_grad
+                loss.backward()  # 4. backward
+                optimizer.step()  # 5. step
+            except ArithmeticError as error:  # the engine's float checks: overflow, NaN
+                reason = str(error).split("; no_float_checks")[0].replace("\n", " ")
+                raise _diverged(config, epoch, step, reason, result) from error
 
             value = data_loss.item()
             if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"train: the loss became {value} at epoch {epoch}, batch {step + 1} "
-                    f"(learning rate {config.lr} too large?)"
-                )
+                raise _diverged(config, epoch, step, f"the loss became {value}", result)
             loss_sum += value * len(y)
         seconds = time.perf_counter() - start
 
@@ -372,29 +462,121 @@ def train(
     return result
 
 
+# Every file a training run may write into --out: a new run replaces all of them.
+OUTPUT_NAMES = (
+    "model.npz",
+    "loss.png",
+    "accuracy.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "first_layer_weights.png",  # MLP
+    "first_layer_kernels.png",  # LeNet
+    "feature_maps.png",  # LeNet
+    "metrics.json",  # last: its arrival says the run's set is complete
+)
+STAGING_PREFIX = ".vecgrad-staging."  # + pid + random: a run's files before they are placed
+
+
 def write_outputs(result: Result, data: tuple[Split, Split], out: Path) -> list[Path]:
-    """Write metrics.json, model.npz and the PNG plots to ``out``; return the paths."""
+    """Write metrics.json, model.npz and the PNG plots to ``out``; return the paths.
+
+    The files are written by `publish`: ``out`` never shows two runs' files side by side.
+    """
     from . import cnn_plots, plots
 
-    out.mkdir(parents=True, exist_ok=True)
     _, (X_test, y_test) = data
     names = CLASS_NAMES[result.config.dataset]
     predictions = result.test_predictions
-    metrics = _write_text(out / "metrics.json", json.dumps(result.metrics(), indent=2) + "\n")
-    if result.spec["kind"] == "lenet":  # kernels and one image's feature maps, not W's rows
-        images = models.as_input(result.spec, X_test)
-        cnn = cnn_plots.write_cnn_plots(result.model, images, y_test, out, names)
-    else:
-        cnn = [plots.plot_first_layer(result.model[0].weight.data, out / "first_layer_weights.png")]
-    return [
-        metrics,
-        save_model(result.model, result.spec, out / "model.npz"),
-        plots.plot_loss(result.history, out / "loss.png"),
-        plots.plot_accuracy(result.history, out / "accuracy.png"),
-        plots.plot_confusion_matrix(y_test, predictions, names, out / "confusion_matrix.png"),
-        plots.plot_misclassified(X_test, y_test, predictions, names, out / "misclassified.png"),
-        *cnn,
-    ]
+
+    def write(folder: Path) -> list[Path]:
+        if result.spec["kind"] == "lenet":  # kernels and one image's feature maps, not W's rows
+            images = models.as_input(result.spec, X_test)
+            cnn = cnn_plots.write_cnn_plots(result.model, images, y_test, folder, names)
+        else:
+            weights = result.model[0].weight.data
+            cnn = [plots.plot_first_layer(weights, folder / "first_layer_weights.png")]
+        return [
+            _write_text(folder / "metrics.json", json.dumps(result.metrics(), indent=2) + "\n"),
+            save_model(result.model, result.spec, folder / "model.npz"),
+            plots.plot_loss(result.history, folder / "loss.png"),
+            plots.plot_accuracy(result.history, folder / "accuracy.png"),
+            plots.plot_confusion_matrix(
+                y_test, predictions, names, folder / "confusion_matrix.png"
+            ),
+            plots.plot_misclassified(
+                X_test, y_test, predictions, names, folder / "misclassified.png"
+            ),
+            *cnn,
+        ]
+
+    return publish(out, write)
+
+
+def publish(
+    out: Path, write: Callable[[Path], list[Path]], names: tuple[str, ...] = OUTPUT_NAMES
+) -> list[Path]:
+    """Return where in ``out`` the files that ``write(folder)`` wrote now are (its order).
+
+    A run's files form one set: metrics.json describes the model.npz beside it. A process
+    killed (SIGKILL, Ctrl-C, a full disk) while writing must not leave a new metrics.json
+    beside the last run's model, nor half a PNG. So, in three steps:
+
+    1. ``write`` puts every file into a fresh staging folder inside ``out``, each one
+       atomically (`scalargrad.files.atomic_write`). Killed here: ``out`` is untouched; the
+       folder (``.vecgrad-staging.PID.*``) is removed by the next run once PID is gone.
+    2. The files of the previous run (``names``) are removed from ``out``.
+    3. The new files are renamed into ``out``, one atomic rename each (same file system),
+       in the order of ``names``: metrics.json comes last.
+
+    At every moment ``out`` holds files of one run only: some of the old run's during
+    step 2, some of the new run's during step 3; a metrics.json is present only with the
+    whole set of its run. Files in ``out`` with other names are left alone.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out)
+    check_output_names(out, names)
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=f"{STAGING_PREFIX}{os.getpid()}."))
+    try:
+        staged = [Path(path) for path in write(staging)]
+        unknown = [path.name for path in staged if path.name not in names]
+        if unknown:
+            raise ValueError(f"publish: {unknown} are not among the output names {names}")
+        for name in names:  # 2. the previous run's set goes
+            (out / name).unlink(missing_ok=True)
+        for path in sorted(staged, key=lambda path: names.index(path.name)):  # 3.
+            os.replace(path, out / path.name)
+        fsync_directory(out)  # the renames survive a power loss
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / path.name for path in staged]
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove the staging folders in ``out`` whose process is gone; return their paths."""
+    removed = []
+    for folder in out.glob(f"{STAGING_PREFIX}*"):
+        try:
+            pid = int(folder.name.removeprefix(STAGING_PREFIX).split(".")[0])
+            os.kill(pid, 0)  # raises ProcessLookupError once the process is gone
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except (ValueError, OSError):  # not our name, or a live process of another user
+            continue
+    return removed
+
+
+def check_output_names(
+    out: Path, names: tuple[str, ...] = OUTPUT_NAMES, flag: str = "--out"
+) -> None:
+    """Raise ValueError if one of the file names ``names`` in ``out`` is taken by a directory."""
+    for name in names:
+        if (out / name).is_dir():
+            raise ValueError(
+                f"{flag} {out}: {out / name} is a directory; the run writes a file of that "
+                f"name (move the directory away or choose another {flag})"
+            )
 
 
 def _write_text(path: Path, text: str) -> Path:
@@ -427,9 +609,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--hidden",
         type=int,
         nargs="*",
-        default=list(d.hidden),
+        default=None,  # None: not given (LeNet refuses it given), else the MLP's sizes
         metavar="SIZE",
-        help="hidden layer sizes (%(default)s); none: softmax regression",
+        help=f"MLP hidden layer sizes ({' '.join(map(str, d.hidden))}); none: softmax regression",
     )
     parser.add_argument(
         "--activation", choices=ACTIVATIONS, default=d.activation, help="(%(default)s)"
@@ -463,11 +645,16 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_flags(args: argparse.Namespace, **overrides) -> Config:
     """Return the `Config` that train's flags describe; ``overrides`` replace fields."""
+    if args.hidden is not None and args.model != "mlp":
+        raise ValueError(
+            f"--hidden is an MLP setting; --model {args.model}'s layers are fixed "
+            "(leave --hidden out)"
+        )
     fields = dict(
         data_dir=args.data_dir,
         dataset=args.dataset,
         model=args.model,
-        hidden=tuple(args.hidden),
+        hidden=Config.hidden if args.hidden is None else tuple(args.hidden),
         activation=args.activation,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -525,24 +712,31 @@ def data_error_message(error: Exception, config: Config) -> str:
         )
     if isinstance(error, WrongDatasetError):
         return f"{error} (--dataset {error.found}?)"
-    return str(error).replace("\n", " ")
+    return cli_wording(str(error))
 
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``vecgrad-mnist train``: check the flags and ``--out``, load the data, train, write."""
-    config = config_from_flags(args)
+    """``vecgrad-mnist train``: check the flags and ``--out``, load the data, train, write.
+
+    Exit status 0, 2 for a bad flag or data (one line, before any training) and for a
+    diverging run (one line; the finished epochs' metrics are written), 130 after Ctrl-C.
+    """
     try:
+        config = config_from_flags(args)
         if config.data_dir is not None and not config.data_dir.is_dir():
             what = "is a file, not a directory" if config.data_dir.exists() else "does not exist"
             raise ValueError(f"--data-dir {config.data_dir} {what} (it should hold the IDX files)")
         validate(config)
         if config.out is not None:
             check_output_dir(config.out)
+            check_output_names(config.out)
         data = load_data(config)
     except (ValueError, FileNotFoundError) as error:
-        parser.error(data_error_message(error, config))  # exits 2, before any training
+        parser.error(data_error_message(error, Config(data_dir=args.data_dir)))  # exits 2
     except DownloadError as error:  # no network: the message lists where to put the files
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+        parser.exit(2, f"{parser.prog}: error: {cli_wording(str(error))}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"\n{parser.prog}: interrupted while loading the data\n")
     (X_train, _), (X_test, _) = data
     if config.model == "lenet":
         architecture = f"LeNet-5 ({config.activation})"
@@ -554,12 +748,52 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{architecture}, {config.optimizer} lr {config.lr}, "
         f"batch {config.batch_size}, λ {config.l2}, seed {config.seed}"
     )
-    result = train(config, data)
+    try:
+        # The engine raises on an overflow or a NaN (TrainingDiverged below): numpy's
+        # warnings about the same numbers would only print two more lines before it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = train(config, data)
+    except TrainingDiverged as error:
+        saved = _save_diverged(error, config)
+        parser.exit(2, f"{parser.prog}: error: {error}{saved}\n")
+    except KeyboardInterrupt:
+        untouched = f"; {config.out} is untouched" if config.out is not None else ""
+        parser.exit(130, f"\n{parser.prog}: interrupted during training{untouched}\n")
     print(f"test accuracy {result.test_accuracy:.2%}")
     if config.out is not None:
-        for path in write_outputs(result, data, config.out):
+        try:
+            paths = write_outputs(result, data, config.out)
+        except KeyboardInterrupt:
+            parser.exit(
+                130,
+                f"\n{parser.prog}: interrupted while writing {config.out}: it holds the "
+                "files of one run (the last one's, or some of this one's)\n",
+            )
+        for path in paths:
             print(f"wrote {path}")
     return 0
+
+
+def _save_diverged(error: TrainingDiverged, config: Config) -> str:
+    """Write the finished epochs' metrics of a diverged run to --out; return what to say."""
+    result = error.result
+    if config.out is None or result is None or not result.history:
+        return f" (no epoch finished; {config.out} is untouched)" if config.out else ""
+    metrics = {**result.metrics(), "test_accuracy": None, "diverged": str(error)}
+    text = json.dumps(metrics, indent=2) + "\n"
+    (path,) = publish(config.out, lambda folder: [_write_text(folder / "metrics.json", text)])
+    epochs = len(result.history)
+    return (
+        f" (the {epochs} finished epoch{'s' if epochs > 1 else ''}' metrics are in {path}; "
+        "no model: its weights are no longer numbers)"
+    )
+
+
+def cli_wording(message: str) -> str:
+    """Return a loader's message with its Python advice (``root=``) in the command's terms."""
+    return message.replace("\n", " ").replace(
+        "Or pass root= a directory that holds all four.", "Or pass --data-dir DIR holding all four."
+    )
 
 
 if __name__ == "__main__":  # the old module form; `python -m vecgrad.apps.cli` is the new one
