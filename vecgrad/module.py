@@ -47,7 +47,18 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() at the start of __init__, "
                 f"before assigning attributes (here {name!r})"
             )
-        # A name is in at most one registry: reassigning it may change its kind.
+        # A name is in at most one registry: reassigning it may change its kind, except
+        # that a parameter's name takes only a parameter (or None), as in torch: a plain
+        # tensor there would drop out of parameters() and state_dict() without a word.
+        if (
+            name in d["_parameters"]
+            and value is not None
+            and not (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            raise TypeError(
+                f"{type(self).__name__}.{name} is a parameter: assign a Tensor that requires "
+                f"grad (Tensor(data, requires_grad=True)) or None, got {_kind(value)}"
+            )
         d["_parameters"].pop(name, None)
         d["_modules"].pop(name, None)
         if name in d["_buffers"]:
@@ -274,8 +285,15 @@ class Module:
         Linear weights are transposed from torch's (out, in) to vecgrad's (in, out).
         """
         arrays = {name: _plain_array(value) for name, value in state.items()}
+        ours = dict(self.named_parameters())
         for key in self._torch_transposed_keys():
             if key in arrays and arrays[key].ndim == 2:
+                torch_shape = ours[key].shape[::-1]  # (out, in)
+                if arrays[key].shape != torch_shape:
+                    raise ValueError(
+                        f"load_torch_state_dict: {key} has shape {arrays[key].shape}; torch's "
+                        f"layout (out, in) for this model is {torch_shape}"
+                    )
                 arrays[key] = arrays[key].T
         return self.load_state_dict(arrays)
 
@@ -302,6 +320,13 @@ class Module:
             text = repr(module).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")
         return "\n".join(lines) + "\n)"
+
+
+def _kind(value) -> str:
+    """What ``value`` is, for a message: "a Tensor that does not require grad", "ndarray"."""
+    if isinstance(value, Tensor):
+        return "a Tensor that does not require grad"
+    return type(value).__name__
 
 
 def _plain_array(value) -> np.ndarray:

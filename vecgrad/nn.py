@@ -126,8 +126,16 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def __getitem__(self, index: int | slice) -> Module:
+        """The module at ``index``; a slice is a Sequential of those modules, under their
+        names (``model[:-1]`` is the model without its last layer, as in torch)."""
+        items = list(self._modules.items())
+        if not isinstance(index, slice):
+            return items[index][1]
+        part = Sequential()
+        for name, module in items[index]:
+            setattr(part, name, module)
+        return part
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -31,6 +31,7 @@ class Optimizer:
 
     hyperparameters: tuple = ("lr",)  # what state_dict's param group holds, besides params
     state_names: tuple = ()  # the per-parameter state, e.g. ("momentum_buffer",)
+    counters: tuple = ()  # which of those are counts, not arrays (Adam's "step")
 
     def __init__(self, params: Iterable[Tensor], lr: float):
         where = type(self).__name__
@@ -62,6 +63,18 @@ class Optimizer:
     def step(self) -> None:
         """Move every parameter that has a gradient one step (each optimizer defines it)."""
         raise NotImplementedError
+
+    def _refuse_misshapen_gradients(self) -> None:
+        """Raise before any parameter moves if a gradient's shape is not its parameter's
+        (``p.grad = …`` by hand): numpy would broadcast a (1,) gradient over every entry."""
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is not None and getattr(g, "shape", None) != p.data.shape:
+                what = f"has shape {g.shape}" if hasattr(g, "shape") else f"is a {type(g).__name__}"
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} has shape {p.shape} but its grad "
+                    f"{what}; a gradient is an array of the parameter's shape"
+                )
 
     def _refuse_non_finite_gradients(self) -> None:
         """Raise before any parameter moves if a gradient holds ±∞ or NaN: the step would
@@ -134,8 +147,8 @@ class Optimizer:
             p = self.params[key]
             values = {}
             for name, value in entry.items():
-                if isinstance(value, (int, np.integer)):
-                    values[name] = int(value)
+                if name in self.counters:
+                    values[name] = _count(where, f"parameter {key}'s {name}", value)
                     continue
                 array = np.asarray(value)
                 if array.shape != p.shape:
@@ -208,6 +221,7 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient (in place); a non-finite
         gradient is refused before any parameter moves."""
+        self._refuse_misshapen_gradients()
         self._refuse_non_finite_gradients()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         if not (mu or wd):  # plain SGD, the common case: p ← p − lr·g and nothing else
@@ -255,6 +269,7 @@ class Adam(Optimizer):
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     state_names = ("step", "exp_avg", "exp_avg_sq")
+    counters = ("step",)
 
     def __init__(
         self,
@@ -275,6 +290,7 @@ class Adam(Optimizer):
     def step(self) -> None:
         """Move every parameter one Adam step (in place); a non-finite gradient is refused
         before any parameter moves."""
+        self._refuse_misshapen_gradients()
         self._refuse_non_finite_gradients()
         beta1, beta2 = self.betas
         for i, p, g in self._grads():
@@ -326,6 +342,18 @@ def _check_number(where: str, what: str, value, positive: bool = False) -> float
         need = "positive" if positive else "at least 0"
         raise ValueError(f"{where}: {what} must be {need} and finite, got {value!r}")
     return value
+
+
+def _count(where: str, what: str, value) -> int:
+    """A step count as an int: an int, an integral float or a 0-d array of one (torch
+    saves Adam's step as a 0-d tensor), at least 0; else a ValueError naming it."""
+    array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+    if array.shape != () or array.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: {what} must be a whole number, got {value!r}")
+    count = float(array)
+    if not (math.isfinite(count) and count.is_integer() and count >= 0):
+        raise ValueError(f"{where}: {what} must be a whole number ≥ 0, got {value!r}")
+    return int(count)
 
 
 __all__ = ["Optimizer", "SGD", "Adam"]

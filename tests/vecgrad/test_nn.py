@@ -421,3 +421,36 @@ def test_layers_work_under_no_grad():
     with vecgrad.no_grad():
         out = model(np.ones((2, 6), np.float32))
     assert not out.requires_grad and out.shape == (2, 3)
+
+
+# ---- misuse that used to pass in silence (QA) ---------------------------------------------
+
+
+def test_a_parameters_name_takes_only_a_parameter_or_none():
+    """As torch: a plain tensor or array assigned to W would drop out of parameters() and
+    state_dict() while the forward pass still used it."""
+    layer = nn.Linear(3, 2, rng=0)
+    for value in (Tensor(np.zeros((3, 2), np.float32)), np.zeros((3, 2))):
+        with pytest.raises(TypeError, match="Linear.weight is a parameter: assign a Tensor"):
+            layer.weight = value
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    layer.weight = Tensor(np.ones((3, 2), np.float32), requires_grad=True)  # a new parameter
+    layer.bias = None  # and no bias
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+
+
+def test_a_slice_of_a_sequential_is_a_sequential_under_the_same_names():
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.ReLU(), nn.Linear(2, 2, rng=1))
+    features = model[:-1]
+    assert isinstance(features, nn.Sequential) and len(features) == 2
+    x = Tensor(np.ones((1, 3), np.float32))
+    np.testing.assert_array_equal(features(x).data, model[1](model[0](x)).data)
+    assert list(model[1:].state_dict()) == ["2.weight", "2.bias"]  # torch keeps the names
+    assert model[-1] is model[2]
+
+
+def test_torchs_layout_is_named_when_a_torch_weight_has_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"torch's layout \(out, in\) for this model is \(3, 4\)"):
+        nn.Linear(4, 3, rng=0).load_torch_state_dict(
+            {"weight": np.zeros((4, 3), np.float32), "bias": np.zeros(3, np.float32)}
+        )

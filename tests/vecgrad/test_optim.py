@@ -148,3 +148,38 @@ def test_bad_arguments_are_named():
         optim.Adam([p], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="Adam: lr must be positive and finite, got nan"):
         optim.Adam([p], lr=float("nan"))
+
+
+def test_a_gradient_of_another_shape_is_refused_before_any_parameter_moves():
+    """numpy would broadcast a (1,) gradient over all three entries, and fail deep inside
+    the update for a (3, 1) one; torch refuses at assignment."""
+    first = Tensor(np.zeros(2), requires_grad=True)
+    q = Tensor(np.ones(3), requires_grad=True)
+    for bad in (np.array([1.0]), np.ones((3, 1)), [1.0, 2.0, 3.0]):
+        for optimizer in (
+            optim.SGD([first, q], lr=0.1),
+            optim.SGD([first, q], lr=0.1, momentum=0.9),
+            optim.Adam([first, q]),
+        ):
+            first.grad, q.grad = np.ones(2), bad
+            with pytest.raises(ValueError, match="parameter 1 has shape \\(3,\\) but its grad"):
+                optimizer.step()
+            np.testing.assert_array_equal(first.data, [0.0, 0.0])  # nothing moved
+            np.testing.assert_array_equal(q.data, [1.0, 1.0, 1.0])
+
+
+def test_adams_step_count_loads_as_torch_saves_it_and_must_be_whole():
+    p = Tensor(np.ones(3), requires_grad=True)
+    adam = optim.Adam([p])
+    state = {
+        "state": {0: {"step": np.array(2.0), "exp_avg": np.zeros(3), "exp_avg_sq": np.zeros(3)}},
+        "param_groups": [
+            {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": [0]}
+        ],
+    }
+    adam.load_state_dict(state)  # torch saves step as a 0-d float tensor
+    assert adam.state_dict()["state"][0]["step"] == 2
+    for bad in (-5, 1.5, np.ones(2)):
+        state["state"][0]["step"] = bad
+        with pytest.raises(ValueError, match="parameter 0's step must be a whole number"):
+            adam.load_state_dict(state)
