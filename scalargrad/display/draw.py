@@ -27,6 +27,10 @@ INSTALL_DOT = (
 )
 FORMATS = ("dot", "svg", "png")
 REPR_MAX_NODES = 400  # Jupyter shows larger graphs as text: dot would take too long
+# dot's layout time grows about as the square of a chain's length (drawn nodes, constants
+# included; here: 1,000 0.55 s, 2,000 2 s, 4,000 7 s, 6,000 18 s, 20,000 beyond minutes):
+# render refuses beyond this unless asked
+RENDER_MAX_NODES = 2000
 PENDING = "?"  # a stepper frame's adjoint that the backward pass has not reached yet
 
 _HIGHLIGHT = "#d62728"
@@ -58,7 +62,15 @@ class Drawing(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
 
+    nodes = 0  # how many nodes the drawing has (set by build_drawing)
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        if self.nodes > REPR_MAX_NODES:  # inline SVG would keep the notebook waiting on dot
+            return {
+                "text/plain": f"<a drawing of {self.nodes} nodes, too many to lay out inline "
+                f"(more than {REPR_MAX_NODES}): render(root, path, max_nodes={self.nodes}) "
+                "writes it to a file; .source is its DOT text>"
+            }
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         except GraphvizNotFound:
@@ -90,19 +102,42 @@ def to_dot(root: Any, **options: Any) -> str:
     return draw_graph(root, **options).source
 
 
-def render(root: Any, path: str | os.PathLike | None = None, format: str = "svg", **options):
+def render(
+    root: Any,
+    path: str | os.PathLike | None = None,
+    format: str = "svg",
+    max_nodes: int = RENDER_MAX_NODES,
+    **options,
+):
     """Return the drawing as ``format`` ("dot", "svg" text or "png" bytes); write it to ``path``.
 
-    Raises `GraphvizNotFound`, with install instructions, where "svg"/"png" need ``dot``.
+    Raises `GraphvizNotFound`, with install instructions, where "svg"/"png" need ``dot``,
+    and a ValueError for a graph of more than ``max_nodes`` nodes, whose layout would take
+    ``dot`` minutes (raise ``max_nodes`` to wait for it; "dot" text is always quick).
     """
     if format not in FORMATS:
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format != "dot" and _more_nodes_than(root, max_nodes):
+        drawing = draw_graph(root, **options)
+        raise ValueError(
+            f"render: the graph has {drawing.nodes} nodes, more than max_nodes={max_nodes}: "
+            "dot's layout grows with the square of a chain's length (2,000 nodes took 2 s "
+            f"here, 4,000 7 s, 20,000 minutes); pass max_nodes={drawing.nodes} to wait for it, "
+            "or take the DOT text (to_dot) or a smaller graph"
+        )
     return write_drawing(draw_graph(root, **options), path, format)
 
 
-def to_svg(root: Any, path: str | os.PathLike | None = None, **options: Any) -> str:
-    """Return the drawing as SVG text (rendered by ``dot``); also write it to ``path`` if given."""
-    return render(root, path, "svg", **options)
+def to_svg(
+    root: Any,
+    path: str | os.PathLike | None = None,
+    max_nodes: int = RENDER_MAX_NODES,
+    **options: Any,
+) -> str:
+    """Return the drawing as SVG text (rendered by ``dot``); also write it to ``path`` if given.
+
+    A graph of more than ``max_nodes`` nodes is refused (see `render`)."""
+    return render(root, path, "svg", max_nodes, **options)
 
 
 def repr_svg(root: Any) -> str | None:
@@ -234,6 +269,7 @@ def build_drawing(
                 edge["label"] = _escape(flows[(id(node), slot)])
             graph.edge(ids[id(parent)], op_id, **edge)
         graph.edge(op_id, node_id, **({"id": f"{op_id}:out"} if restyled else {}))
+    graph.nodes = len(labels.order)
     return graph
 
 

@@ -69,8 +69,8 @@ class Stepper:
         if nodes + 1 > max_frames:
             raise ValueError(
                 f"Stepper: the graph has {nodes} nodes to step through, more than "
-                f"max_frames={max_frames} frames can show readably; draw it with draw_graph, "
-                "or pass a larger max_frames"
+                f"max_frames={max_frames} frames can show readably; take its DOT text (to_dot) or "
+                "its traces, or pass a larger max_frames"
             )
         self.steps = list(backward_steps(root, seed) if steps is None else steps)
         self.rows: list[TraceRow] = [backward_row(step, self.labels) for step in self.steps]

@@ -242,3 +242,22 @@ def test_large_graph_shows_as_text_in_jupyter_and_deep_chain_draws_to_dot():
     assert repr_svg(node) is None  # too large to lay out interactively
     dot = to_dot(node)  # iterative walk: no RecursionError on a deep chain
     assert "v20001" in dot
+
+
+def test_a_graph_too_large_to_lay_out_is_refused_not_left_to_dot_for_minutes():
+    """A 10,000-op chain is 20,001 drawn nodes: dot's layout took minutes. render and
+    to_svg refuse beyond max_nodes, saying how to insist; DOT text and Jupyter's text stay."""
+    from scalargrad.display.draw import RENDER_MAX_NODES
+
+    x = Value(1.0, name="x")
+    y = x
+    for i in range(RENDER_MAX_NODES):
+        y = y * 1.0001 if i % 2 else y + 0.5
+    nodes = draw_graph(y).nodes
+    assert nodes == 2 * RENDER_MAX_NODES + 1  # each op and its constant
+    for call in (lambda: to_svg(y), lambda: render(y, format="png")):
+        with pytest.raises(ValueError, match=f"has {nodes} nodes, more than max_nodes={RENDER_MAX_NODES}"):
+            call()
+    assert render(y, format="dot").startswith("digraph")  # text is quick
+    shown = draw_graph(y)._repr_mimebundle_()
+    assert list(shown) == ["text/plain"] and f"max_nodes={nodes}" in shown["text/plain"]
