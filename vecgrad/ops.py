@@ -27,6 +27,9 @@ Three conventions keep each op a few lines long:
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 
 from scalargrad.ops import _sum, number_text
@@ -34,6 +37,12 @@ from scalargrad.ops import _sum, number_text
 from .checks import all_finite, at, first
 from .numpy_protocol import NumpyDispatch
 from .shared_arrays import zeros
+
+# numpy warns of an ∞ or NaN it made in an op's rule; the float policy then names it in its
+# own error (or, under no_float_checks(), lets it pass as asked): the warning only repeats it
+warnings.filterwarnings(
+    "ignore", "(overflow|invalid value) encountered", RuntimeWarning, re.escape(__name__) + "$"
+)
 
 
 class Op:
