@@ -394,17 +394,17 @@ def test_every_plot_is_a_small_png(trained):
 def test_first_layer_plot_has_a_colour_key(tmp_path):
     weights = np.random.default_rng(0).normal(size=(784, 16))
     fig_calls = []
-    original = plots._save
+    original = plots.save_png
 
     def keep(fig, path):
         fig_calls.append(fig)
         return original(fig, path)
 
-    plots._save, saved = keep, plots._save
+    plots.save_png, saved = keep, plots.save_png
     try:
         plots.plot_first_layer(weights, tmp_path / "w.png")
     finally:
-        plots._save = saved
+        plots.save_png = saved
     [fig] = fig_calls
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert len(fig.axes) == 2 and "weight ÷ the unit's largest |weight|" in labels

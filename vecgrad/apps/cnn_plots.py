@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from scalargrad.files import atomic_write
-
 from .. import nn
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from .plots import save_png
 
 _ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh)
 
@@ -54,7 +53,7 @@ def plot_kernels(weights: np.ndarray, path: Path, title: str | None = None) -> P
                 ax.set_ylabel(f"input {c}", fontsize=9)
     fig.colorbar(shown, ax=axes, fraction=0.03, pad=0.02, label="weight")
     fig.suptitle(title or f"First-layer kernels ({out_channels} of {kH}×{kW})")
-    return _save(fig, path)
+    return save_png(fig, path, tight=True)
 
 
 def feature_maps(model: nn.Sequential, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -136,7 +135,7 @@ def plot_feature_maps(
         fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.01, label="activation")
         row += n_rows
     fig.suptitle("Feature maps of one image after each convolution")
-    return _save(fig, path)
+    return save_png(fig, path, tight=True)
 
 
 def write_cnn_plots(
@@ -159,14 +158,6 @@ def write_cnn_plots(
         plot_kernels(first.weight.data, out / "first_layer_kernels.png"),
         plot_feature_maps(model, images[index], out / "feature_maps.png", label=name),
     ]
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as a PNG, atomically (no truncated file if the process dies)."""
-    path = Path(path)
-    with atomic_write(path) as file:
-        fig.savefig(file, format="png", dpi=100, bbox_inches="tight")
-    return path
 
 
 __all__ = ["feature_maps", "plot_feature_maps", "plot_kernels", "write_cnn_plots"]

@@ -27,7 +27,7 @@ def plot_loss(history: Sequence[dict], path: Path) -> Path:
     ax.set_ylabel("cross-entropy")
     ax.set_title("Training loss (mean over each epoch's batches)", fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_accuracy(history: Sequence[dict], path: Path) -> Path:
@@ -42,7 +42,7 @@ def plot_accuracy(history: Sequence[dict], path: Path) -> Path:
     ax.set_title("Accuracy at the end of each epoch")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
@@ -73,7 +73,7 @@ def plot_confusion_matrix(
             if counts[i, j]:
                 color = "white" if dark[i, j] else "black"
                 ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7, color=color)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_misclassified(
@@ -123,7 +123,7 @@ def plot_misclassified(
         )
     if not len(wrong):
         ax.text(14, 14, "no mistakes", ha="center", va="center")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_first_layer(weights: np.ndarray, path: Path, units: int = 100) -> Path:
@@ -155,7 +155,7 @@ def plot_first_layer(weights: np.ndarray, path: Path, units: int = 100) -> Path:
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, ticks=[-1, 0, 1])
     bar.ax.set_yticklabels(["−max", "0", "+max"])
     bar.set_label("weight ÷ the unit's largest |weight|", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_predictions(
@@ -184,7 +184,7 @@ def plot_predictions(
         bar_ax.set_title(f"predicted: {class_names[best]} ({p[best]:.1%})", fontsize=9)
         bar_ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _mosaic(tiles: Sequence[np.ndarray], rows: int, columns: int, pad: tuple[int, int]):
@@ -212,12 +212,13 @@ def _as_square(row: np.ndarray) -> np.ndarray:
     return row.reshape(side, side)
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_png(fig: Figure, path: Path, tight: bool = False) -> Path:
     """Write ``fig`` as a PNG, atomically: a kill mid-write leaves no truncated file (see
-    `scalargrad.files.atomic_write`). The figures lay themselves out: no bbox pass."""
+    `scalargrad.files.atomic_write`); return ``path``. These figures lay themselves out;
+    ``tight`` trims the margins to the drawing (the CNN plots' grids)."""
     path = Path(path)
     with atomic_write(path) as file:
-        fig.savefig(file, format="png", dpi=100)
+        fig.savefig(file, format="png", dpi=100, bbox_inches="tight" if tight else None)
     return path
 
 
